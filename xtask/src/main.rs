@@ -1,0 +1,129 @@
+//! `cargo xtask`: the workbench's commands.
+//!
+//! # What it is for
+//! Driving `cargo` for contributors and CI: checking the machine (`doctor`), listing engines
+//! (`list`), running every suite on every engine as a matrix (`test-all`), and scaffolding a
+//! new engine (`new-engine`). It learns the engines from `cargo metadata`.
+//!
+//! # What it is not for
+//! It never links an engine or RocksDB, so it compiles in seconds; anything that needs an
+//! engine runs as a `cargo test` child process whose output xtask reads.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xtask::{doctor, list, new_engine, registry, test_all};
+
+/// The Engine SIG Workbench's commands.
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the toolchain and the system packages the suites need.
+    #[command(after_help = "Example:\n  cargo xtask doctor --fix")]
+    Doctor {
+        /// Install missing Debian packages with apt-get (as root). Implied by CI=true.
+        #[arg(long)]
+        fix: bool,
+    },
+    /// List the registered engines, their status and capabilities.
+    #[command(after_help = "Examples:\n  cargo xtask list\n  cargo xtask list --json --no-build")]
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Do not build the engines' suites to ask for their capabilities.
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Run fmt, clippy, unit tests, then every suite for every engine; print the matrix.
+    #[command(
+        after_help = "Examples:\n  cargo xtask test-all\n  cargo xtask test-all --engine memory --suite conformance --quick\n\n\
+Reports go to <target>/xtask/report.md, report.json and junit.xml. The run fails when a\n\
+stable engine fails a case; incubating engines are shown but cannot fail it."
+    )]
+    TestAll {
+        /// Only this engine (repeatable).
+        #[arg(long = "engine", value_name = "NAME")]
+        engines: Vec<String>,
+        /// Only this suite (repeatable).
+        #[arg(long = "suite", value_name = "NAME")]
+        suites: Vec<String>,
+        /// Skip doctor, fmt, clippy and unit tests; run the suites only.
+        #[arg(long)]
+        quick: bool,
+        /// Keep going after a failed lint step.
+        #[arg(long)]
+        keep_going: bool,
+    },
+    /// Scaffold a new engine from engines/template.
+    #[command(
+        after_help = "Example:\n  cargo xtask new-engine my_engine --description \"B-tree on a single file\""
+    )]
+    NewEngine {
+        /// snake_case engine name; the crate becomes engine_NAME under engines/NAME.
+        name: String,
+        /// One line saying what the engine is.
+        #[arg(long)]
+        description: Option<String>,
+        /// Print the files that would be written, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    match cli.command {
+        Command::Doctor { fix } => doctor::run(fix),
+        Command::List { json, no_build } => {
+            let ws = registry::Workspace::load()?;
+            list::run(&ws, json, no_build)?;
+            Ok(true)
+        }
+        Command::TestAll {
+            engines,
+            suites,
+            quick,
+            keep_going,
+        } => {
+            if !quick && !doctor::run(false)? {
+                anyhow::bail!("doctor found missing requirements (see above)");
+            }
+            let ws = registry::Workspace::load()?;
+            test_all::run(
+                &ws,
+                &test_all::Options {
+                    engines,
+                    suites,
+                    quick,
+                    keep_going,
+                },
+            )
+        }
+        Command::NewEngine {
+            name,
+            description,
+            dry_run,
+        } => {
+            let ws = registry::Workspace::load()?;
+            new_engine::run(&ws, &name, description.as_deref(), dry_run)?;
+            Ok(true)
+        }
+    }
+}

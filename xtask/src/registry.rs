@@ -1,0 +1,184 @@
+//! The engine registry, read from `cargo metadata`: every workspace package with a
+//! `[package.metadata.workbench]` table is an engine, and each of its `variants` is another.
+//! Nobody keeps a list by hand.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The suites the workbench knows, in matrix order. A suite runs for an engine when the
+/// engine's crate has a test target named `<suite>` (or `<suite>_<variant>` for a variant).
+pub const SUITES: [&str; 1] = ["conformance"];
+
+/// An engine's maturity, from its metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Must pass everything; a failure fails `test-all`.
+    Stable,
+    /// Shown in the matrix; failures are reported but do not fail the run.
+    Incubating,
+    /// The new-engine template: its failures are the expected checklist.
+    Template,
+}
+
+impl Status {
+    fn parse(s: &str, krate: &str) -> Result<Status> {
+        Ok(match s {
+            "stable" => Status::Stable,
+            "incubating" => Status::Incubating,
+            "template" => Status::Template,
+            other => bail!(
+                "{krate}: [package.metadata.workbench] status {other:?} is not stable, incubating or template"
+            ),
+        })
+    }
+
+    /// Whether a failure of this engine fails the run.
+    pub fn gates(self) -> bool {
+        self == Status::Stable
+    }
+
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Stable => "stable",
+            Status::Incubating => "incubating",
+            Status::Template => "template",
+        }
+    }
+}
+
+/// One registered engine.
+#[derive(Clone, Debug, Serialize)]
+pub struct Engine {
+    /// Engine name (`rocks`, `rocks_blobdb`).
+    pub name: String,
+    /// The crate that implements it.
+    #[serde(rename = "crate")]
+    pub krate: String,
+    /// Maturity.
+    pub status: Status,
+    /// One line.
+    pub description: String,
+    /// Options profile, for variants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Suite name -> test target name, for the suites this engine has.
+    pub suites: Vec<(String, String)>,
+    /// The crate's directory.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// The workspace as xtask sees it.
+#[derive(Debug)]
+pub struct Workspace {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// Cargo's target directory.
+    pub target_dir: PathBuf,
+    /// Every engine, sorted by name.
+    pub engines: Vec<Engine>,
+}
+
+impl Workspace {
+    /// Runs `cargo metadata` in the current workspace.
+    pub fn load() -> Result<Workspace> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = duct::cmd!(cargo, "metadata", "--format-version", "1", "--no-deps")
+            .stdout_capture()
+            .read()
+            .context("running cargo metadata")?;
+        Self::from_metadata(&serde_json::from_str(&out).context("parsing cargo metadata")?)
+    }
+
+    /// Builds the registry from `cargo metadata` JSON.
+    pub fn from_metadata(meta: &Value) -> Result<Workspace> {
+        let root = PathBuf::from(meta["workspace_root"].as_str().context("workspace_root")?);
+        let target_dir = PathBuf::from(
+            meta["target_directory"]
+                .as_str()
+                .context("target_directory")?,
+        );
+        let mut engines = Vec::new();
+        for pkg in meta["packages"].as_array().context("packages")? {
+            let wb = &pkg["metadata"]["workbench"];
+            if wb.is_null() {
+                continue;
+            }
+            let krate = pkg["name"].as_str().context("package name")?.to_owned();
+            let field = |v: &Value, key: &str| -> Result<String> {
+                v[key].as_str().map(str::to_owned).with_context(|| {
+                    format!("{krate}: [package.metadata.workbench] has no string `{key}`")
+                })
+            };
+            let tests: Vec<String> = pkg["targets"]
+                .as_array()
+                .context("targets")?
+                .iter()
+                .filter(|t| {
+                    t["kind"]
+                        .as_array()
+                        .is_some_and(|k| k.iter().any(|k| k == "test"))
+                })
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect();
+            let dir = PathBuf::from(pkg["manifest_path"].as_str().context("manifest_path")?)
+                .parent()
+                .context("manifest dir")?
+                .to_path_buf();
+            let base = field(wb, "engine")?;
+            let suites_for = |suffix: &str| -> Vec<(String, String)> {
+                SUITES
+                    .iter()
+                    .map(|s| (s.to_string(), format!("{s}{suffix}")))
+                    .filter(|(_, t)| tests.contains(t))
+                    .collect()
+            };
+            engines.push(Engine {
+                name: base.clone(),
+                krate: krate.clone(),
+                status: Status::parse(&field(wb, "status")?, &krate)?,
+                description: field(wb, "description")?,
+                profile: None,
+                suites: suites_for(""),
+                dir: dir.clone(),
+            });
+            for v in wb["variants"].as_array().into_iter().flatten() {
+                let name = field(v, "name")?;
+                engines.push(Engine {
+                    name: format!("{base}_{name}"),
+                    krate: krate.clone(),
+                    status: Status::parse(&field(v, "status")?, &krate)?,
+                    description: field(v, "description")?,
+                    profile: v["profile"].as_str().map(str::to_owned),
+                    suites: suites_for(&format!("_{name}")),
+                    dir: dir.clone(),
+                });
+            }
+        }
+        engines.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Workspace {
+            root,
+            target_dir,
+            engines,
+        })
+    }
+
+    /// The engine called `name`, or an error listing the known ones.
+    pub fn engine(&self, name: &str) -> Result<&Engine> {
+        self.engines
+            .iter()
+            .find(|e| e.name == name)
+            .with_context(|| {
+                let known: Vec<&str> = self.engines.iter().map(|e| e.name.as_str()).collect();
+                format!(
+                    "no engine named {name:?}; known engines: {}",
+                    known.join(", ")
+                )
+            })
+    }
+}

@@ -1,0 +1,597 @@
+//! `cargo xtask test-all`: lint, unit tests, then every suite for every engine, as a matrix.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::registry::{Engine, SUITES, Workspace};
+
+/// One case's outcome, parsed from libtest's output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CaseOutcome {
+    /// `group::case`.
+    pub name: String,
+    /// `passed`, `failed` or `ignored`.
+    pub outcome: &'static str,
+    /// The ignore reason, or the failure message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// One engine x suite cell.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    /// Engine name.
+    pub engine: String,
+    /// Engine status.
+    pub status: &'static str,
+    /// Suite name.
+    pub suite: String,
+    /// Counts.
+    pub passed: usize,
+    /// Counts.
+    pub failed: usize,
+    /// Counts.
+    pub ignored: usize,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Whether the suite ran at all (it built and produced a summary line).
+    pub ran: bool,
+    /// Whether a failure here fails the run.
+    pub gates: bool,
+    /// Every case.
+    pub cases: Vec<CaseOutcome>,
+}
+
+/// One step before the matrix (fmt, clippy, unit tests).
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    /// What ran.
+    pub name: String,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// The whole run, as written to `report.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Lint and unit-test steps.
+    pub steps: Vec<Step>,
+    /// The matrix.
+    pub cells: Vec<Cell>,
+    /// Whether the run passed.
+    pub passed: bool,
+}
+
+/// Parses libtest / libtest-mimic "pretty" output into case outcomes, with failure messages
+/// taken from the `---- name ----` sections.
+pub fn parse_libtest(output: &str) -> (Vec<CaseOutcome>, bool) {
+    let mut cases = Vec::new();
+    let mut summary = false;
+    for line in output.lines() {
+        if line.starts_with("test result: ") {
+            summary = true;
+        }
+        let Some(rest) = line.strip_prefix("test ") else {
+            continue;
+        };
+        let Some((name, result)) = rest
+            .rsplit_once(" ... ")
+            .or_else(|| rest.split_once(" ... "))
+        else {
+            continue;
+        };
+        // libtest-mimic prints "[kind] name"; drop the kind.
+        let name = name.trim();
+        let name = match name.strip_prefix('[') {
+            Some(r) => r.split_once("] ").map_or(name, |(_, n)| n),
+            None => name,
+        }
+        .trim()
+        .to_owned();
+        let result = result.trim();
+        let (outcome, detail) = if result == "ok" {
+            ("passed", None)
+        } else if result.starts_with("FAILED") {
+            ("failed", None)
+        } else if let Some(reason) = result.strip_prefix("ignored") {
+            let reason = reason
+                .trim()
+                .trim_start_matches(',')
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .trim();
+            ("ignored", (!reason.is_empty()).then(|| reason.to_owned()))
+        } else {
+            continue;
+        };
+        cases.push(CaseOutcome {
+            name,
+            outcome,
+            detail,
+        });
+    }
+    // Attach failure messages.
+    let mut current: Option<(String, String)> = None;
+    let mut messages = Vec::new();
+    for line in output.lines() {
+        if let Some(name) = line
+            .strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" ----"))
+        {
+            if let Some(done) = current.take() {
+                messages.push(done);
+            }
+            let name = name.split_once(' ').map_or(name, |(n, _)| n).to_owned();
+            current = Some((name, String::new()));
+        } else if line.starts_with("failures:") || line.starts_with("test result:") {
+            if let Some(done) = current.take() {
+                messages.push(done);
+            }
+        } else if let Some((_, msg)) = current.as_mut() {
+            msg.push_str(line);
+            msg.push('\n');
+        }
+    }
+    for (name, msg) in messages {
+        if let Some(c) = cases
+            .iter_mut()
+            .find(|c| c.name == name && c.outcome == "failed")
+        {
+            c.detail = Some(msg.trim().to_owned());
+        }
+    }
+    (cases, summary)
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn run_step(name: &str, args: &[&str], root: &Path) -> Step {
+    eprintln!("==> {name}: cargo {}", args.join(" "));
+    let start = Instant::now();
+    let ok = duct::cmd(cargo(), args)
+        .dir(root)
+        .unchecked()
+        .run()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    let seconds = start.elapsed().as_secs_f64();
+    eprintln!(
+        "    {name}: {} in {:.1}s",
+        if ok { "ok" } else { "FAILED" },
+        seconds
+    );
+    Step {
+        name: name.to_owned(),
+        ok,
+        seconds,
+    }
+}
+
+/// Runs one engine's suite target and parses its output.
+fn run_suite(ws: &Workspace, engine: &Engine, suite: &str, target: &str, quick: bool) -> Cell {
+    eprintln!(
+        "==> {} / {suite}: cargo test -p {} --test {target}",
+        engine.name, engine.krate
+    );
+    let start = Instant::now();
+    let mut cmd = duct::cmd(
+        cargo(),
+        [
+            "test",
+            "-p",
+            &engine.krate,
+            "--test",
+            target,
+            "--",
+            "--test-threads=2",
+            "--color",
+            "never",
+        ],
+    )
+    .dir(&ws.root)
+    .stderr_to_stdout()
+    .stdout_capture()
+    .unchecked();
+    if quick {
+        cmd = cmd.env("WORKBENCH_QUICK", "1");
+    }
+    let output = match cmd.run() {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Err(e) => format!("could not run cargo: {e}"),
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let (cases, ran) = parse_libtest(&output);
+    let count = |o: &str| cases.iter().filter(|c| c.outcome == o).count();
+    let cell = Cell {
+        engine: engine.name.clone(),
+        status: engine.status.name(),
+        suite: suite.to_owned(),
+        passed: count("passed"),
+        failed: count("failed"),
+        ignored: count("ignored"),
+        seconds,
+        ran,
+        gates: engine.status.gates(),
+        cases,
+    };
+    if !ran {
+        // Build errors and the like: show the tail so the cause is visible.
+        let tail: Vec<&str> = output.lines().rev().take(30).collect();
+        for l in tail.into_iter().rev() {
+            eprintln!("    | {l}");
+        }
+    }
+    eprintln!(
+        "    {} / {suite}: {} passed, {} failed, {} ignored in {:.1}s{}",
+        engine.name,
+        cell.passed,
+        cell.failed,
+        cell.ignored,
+        seconds,
+        if ran { "" } else { " (did not run)" }
+    );
+    cell
+}
+
+/// The matrix as a Markdown table.
+pub fn matrix_markdown(cells: &[Cell]) -> String {
+    let mut out = String::from(
+        "| engine | status | suite | passed | failed | ignored | time |\n|---|---|---|---:|---:|---:|---:|\n",
+    );
+    for c in cells {
+        let failed = if c.ran {
+            c.failed.to_string()
+        } else {
+            "did not run".into()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {:.1}s |",
+            c.engine, c.status, c.suite, c.passed, failed, c.ignored, c.seconds
+        );
+    }
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The matrix as JUnit XML: one test suite per cell.
+pub fn junit(cells: &[Cell]) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for c in cells {
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+            xml_escape(&c.engine),
+            xml_escape(&c.suite),
+            c.cases.len(),
+            c.failed,
+            c.ignored,
+            c.seconds
+        );
+        for case in &c.cases {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}.{}\" name=\"{}\"",
+                xml_escape(&c.engine),
+                xml_escape(&c.suite),
+                xml_escape(&case.name)
+            );
+            match case.outcome {
+                "failed" => {
+                    let msg = case.detail.as_deref().unwrap_or("failed");
+                    let _ = writeln!(
+                        out,
+                        "><failure message=\"{}\">{}</failure></testcase>",
+                        xml_escape(msg.lines().next().unwrap_or("")),
+                        xml_escape(msg)
+                    );
+                }
+                "ignored" => {
+                    let _ = writeln!(
+                        out,
+                        "><skipped message=\"{}\"/></testcase>",
+                        xml_escape(case.detail.as_deref().unwrap_or(""))
+                    );
+                }
+                _ => out.push_str("/>\n"),
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// Options of `test-all`.
+pub struct Options {
+    /// Only these engines (all when empty).
+    pub engines: Vec<String>,
+    /// Only these suites (all when empty).
+    pub suites: Vec<String>,
+    /// Skip fmt/clippy/unit tests; smaller suites.
+    pub quick: bool,
+    /// Keep going after a failed lint step.
+    pub keep_going: bool,
+}
+
+/// Runs everything; returns whether the run passed.
+pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
+    let total = Instant::now();
+    for s in &opts.suites {
+        anyhow::ensure!(
+            SUITES.contains(&s.as_str()),
+            "unknown suite {s:?}; known suites: {}",
+            SUITES.join(", ")
+        );
+    }
+    let engines: Vec<&Engine> = if opts.engines.is_empty() {
+        ws.engines.iter().collect()
+    } else {
+        opts.engines
+            .iter()
+            .map(|n| ws.engine(n))
+            .collect::<Result<_>>()?
+    };
+
+    let mut steps = Vec::new();
+    if !opts.quick {
+        let lint: [(&str, &[&str]); 2] = [
+            ("fmt", &["fmt", "--all", "--check"]),
+            (
+                "clippy",
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ),
+        ];
+        for (name, args) in lint {
+            let step = run_step(name, args, &ws.root);
+            let failed = !step.ok;
+            steps.push(step);
+            if failed && !opts.keep_going {
+                break;
+            }
+        }
+        if steps.iter().all(|s| s.ok) || opts.keep_going {
+            // Unit and integration tests other than the suites, which the matrix runs.
+            let mut args: Vec<String> = ["test", "--workspace", "--lib", "--bins"]
+                .map(String::from)
+                .to_vec();
+            for t in non_suite_test_targets(ws)? {
+                args.push("--test".into());
+                args.push(t);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            steps.push(run_step("unit tests", &args, &ws.root));
+            steps.push(run_step(
+                "doc tests",
+                &["test", "--workspace", "--doc"],
+                &ws.root,
+            ));
+        }
+    }
+
+    let mut cells = Vec::new();
+    let lint_ok = steps.iter().all(|s| s.ok);
+    if lint_ok || opts.keep_going {
+        for engine in &engines {
+            for (suite, target) in &engine.suites {
+                if !opts.suites.is_empty() && !opts.suites.contains(suite) {
+                    continue;
+                }
+                cells.push(run_suite(ws, engine, suite, target, opts.quick));
+            }
+        }
+    }
+
+    let gated_failure = |c: &Cell| c.gates && (c.failed > 0 || !c.ran);
+    let passed = lint_ok && !cells.iter().any(gated_failure);
+    let report = Report {
+        steps: steps.clone(),
+        cells: cells.clone(),
+        passed,
+    };
+    let dir = ws.target_dir.join("xtask");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut md = String::from("# test-all report\n\n");
+    for s in &steps {
+        let _ = writeln!(
+            md,
+            "- {}: {} ({:.1}s)",
+            s.name,
+            if s.ok { "ok" } else { "FAILED" },
+            s.seconds
+        );
+    }
+    md.push('\n');
+    md.push_str(&matrix_markdown(&cells));
+    std::fs::write(dir.join("report.md"), &md)?;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    std::fs::write(dir.join("junit.xml"), junit(&cells))?;
+
+    println!();
+    println!("{}", matrix_markdown(&cells));
+    println!(
+        "reports: {}/report.md, report.json, junit.xml",
+        dir.display()
+    );
+    for s in steps.iter().filter(|s| !s.ok) {
+        println!("FAILED step: {}", s.name);
+    }
+    for c in &cells {
+        let tag = if c.gates { "FAILED" } else { "not gating" };
+        if !c.ran {
+            println!(
+                "{tag}: {} / {} did not run (build error?)",
+                c.engine, c.suite
+            );
+        }
+        let failed: Vec<&CaseOutcome> = c.cases.iter().filter(|x| x.outcome == "failed").collect();
+        if !failed.is_empty() {
+            let shown: Vec<&str> = failed.iter().take(10).map(|x| x.name.as_str()).collect();
+            let more = if failed.len() > 10 {
+                format!(" and {} more", failed.len() - 10)
+            } else {
+                String::new()
+            };
+            println!(
+                "{tag} ({}): {} / {}: {}{more}",
+                c.status,
+                c.engine,
+                c.suite,
+                shown.join(", ")
+            );
+        }
+    }
+    let (gating, rest): (Vec<&Cell>, Vec<&Cell>) = cells.iter().partition(|c| c.gates);
+    let sum = |cs: &[&Cell], f: fn(&Cell) -> usize| cs.iter().map(|c| f(c)).sum::<usize>();
+    if !rest.is_empty() {
+        println!(
+            "not gating (incubating/template): {} passed, {} failed, {} ignored",
+            sum(&rest, |c| c.passed),
+            sum(&rest, |c| c.failed),
+            sum(&rest, |c| c.ignored)
+        );
+    }
+    println!(
+        "test-all: {} in {}",
+        if passed { "passed" } else { "FAILED" },
+        fmt_duration(total.elapsed())
+    );
+    // The plain closing line: gating cells only; non-gating cases count as skipped.
+    println!(
+        "test-all: {} passed, {} failed, {} skipped",
+        sum(&gating, |c| c.passed),
+        sum(&gating, |c| c.failed),
+        sum(&gating, |c| c.ignored) + sum(&rest, |c| c.cases.len())
+    );
+    Ok(passed)
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// Integration test targets that are not suites (they run in the unit-test step).
+fn non_suite_test_targets(ws: &Workspace) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for dir in std::fs::read_dir(&ws.root)?.chain(std::fs::read_dir(ws.root.join("engines"))?) {
+        let tests = dir?.path().join("tests");
+        let Ok(entries) = std::fs::read_dir(&tests) else {
+            continue;
+        };
+        for e in entries {
+            let p = e?.path();
+            if p.extension().is_some_and(|x| x == "rs") {
+                let stem = p
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let is_suite = SUITES
+                    .iter()
+                    .any(|s| stem == *s || stem.starts_with(&format!("{s}_")));
+                if !is_suite && !out.contains(&stem) {
+                    out.push(stem);
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OUTPUT: &str = "\
+running 4 tests
+test [memory] basic::put_then_get                                ... ok
+test [memory] persistence::reopen_keeps_puts                     ... ignored, needs capability persistence
+test [memory] iter::upper_bound_is_exclusive                     ... FAILED
+test [memory] metamorphic::seed_1                                ... ok
+
+failures:
+
+---- iter::upper_bound_is_exclusive ----
+the upper bound is exclusive: forward scan returned [a, b, c]
+
+failures:
+    iter::upper_bound_is_exclusive
+
+test result: FAILED. 2 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s
+";
+
+    #[test]
+    fn parses_cases_reasons_and_failure_messages() {
+        let (cases, ran) = parse_libtest(OUTPUT);
+        assert!(ran);
+        assert_eq!(cases.len(), 4);
+        assert_eq!(cases[1].outcome, "ignored");
+        assert_eq!(
+            cases[1].detail.as_deref(),
+            Some("needs capability persistence")
+        );
+        assert_eq!(cases[2].name, "iter::upper_bound_is_exclusive");
+        assert_eq!(cases[2].outcome, "failed");
+        assert!(
+            cases[2]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("upper bound is exclusive")
+        );
+    }
+
+    #[test]
+    fn junit_escapes_and_counts() {
+        let (cases, _) = parse_libtest(OUTPUT);
+        let cell = Cell {
+            engine: "memory".into(),
+            status: "stable",
+            suite: "conformance".into(),
+            passed: 2,
+            failed: 1,
+            ignored: 1,
+            seconds: 0.5,
+            ran: true,
+            gates: true,
+            cases,
+        };
+        let xml = junit(&[cell]);
+        assert!(
+            xml.contains("tests=\"4\" failures=\"1\" skipped=\"1\""),
+            "{xml}"
+        );
+        assert!(xml.contains("<failure message=\"the upper bound is exclusive: forward scan returned [a, b, c]\">"), "{xml}");
+    }
+}

@@ -1,0 +1,185 @@
+//! Tidy: checks of the repository itself, run by `cargo test` (no extra CI step).
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_dir() && !name.starts_with('.') && name != "target" {
+            rust_files(&p, out);
+        } else if name.ends_with(".rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn workspace() -> xtask::registry::Workspace {
+    xtask::registry::Workspace::load().expect("cargo metadata works")
+}
+
+#[test]
+fn every_crate_root_opens_with_a_doc_comment() {
+    let meta = duct::cmd!(
+        env!("CARGO"),
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps"
+    )
+    .dir(root())
+    .read()
+    .unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    for pkg in meta["packages"].as_array().unwrap() {
+        for t in pkg["targets"].as_array().unwrap() {
+            let kinds = t["kind"].as_array().unwrap();
+            if !kinds.iter().any(|k| k == "lib" || k == "bin") {
+                continue;
+            }
+            let src = PathBuf::from(t["src_path"].as_str().unwrap());
+            let text = std::fs::read_to_string(&src).unwrap();
+            assert!(
+                text.starts_with("//!"),
+                "{} must open with a //! doc comment saying what the crate is for",
+                src.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn no_todo_or_unimplemented_outside_the_template() {
+    let mut files = Vec::new();
+    rust_files(&root(), &mut files);
+    let (todo, unimpl) = (concat!("todo", "!("), concat!("unimplemented", "!("));
+    for f in files {
+        if f.starts_with(root().join("engines/template")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains(todo) && !line.contains(unimpl),
+                "{}:{}: a stub is not done; return a NotSupported error or finish it",
+                f.display(),
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn every_engine_has_a_conformance_suite_and_a_docs_page() {
+    let ws = workspace();
+    assert!(
+        ws.engines.iter().any(|e| e.name == "memory"),
+        "the registry finds engines"
+    );
+    let summary = std::fs::read_to_string(root().join("docs/src/SUMMARY.md")).unwrap();
+    for e in &ws.engines {
+        assert!(
+            e.suites.iter().any(|(s, _)| s == "conformance"),
+            "engine {} has a conformance test target",
+            e.name
+        );
+        let page = root()
+            .join("docs/src/engines")
+            .join(format!("{}.md", e.name));
+        assert!(
+            page.exists(),
+            "engine {} has a page at {}",
+            e.name,
+            page.display()
+        );
+        assert!(
+            summary.contains(&format!("(engines/{}.md)", e.name)),
+            "docs/src/SUMMARY.md links engine {}",
+            e.name
+        );
+    }
+}
+
+#[test]
+fn relative_links_in_docs_resolve() {
+    let mut md = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                out.push(p);
+            }
+        }
+    }
+    walk(&root().join("docs/src"), &mut md);
+    md.push(root().join("README.md"));
+    md.push(root().join("ARCHITECTURE.md"));
+    for file in md {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("](") {
+            rest = &rest[i + 2..];
+            let end = rest.find(')').unwrap_or(rest.len());
+            let target = &rest[..end];
+            let target = target.split('#').next().unwrap();
+            if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = file.parent().unwrap().join(target);
+            assert!(
+                resolved.exists(),
+                "{}: link to {target} does not resolve",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn only_rust_rocksdb_depends_on_rocksdb() {
+    let ws_root = root();
+    let meta = duct::cmd!(
+        env!("CARGO"),
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps"
+    )
+    .dir(&ws_root)
+    .read()
+    .unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    for pkg in meta["packages"].as_array().unwrap() {
+        let name = pkg["name"].as_str().unwrap();
+        for dep in pkg["dependencies"].as_array().unwrap() {
+            let dep = dep["name"].as_str().unwrap();
+            if dep == "rocksdb" || dep == "librocksdb-sys" {
+                assert_eq!(
+                    name, "rust-rocksdb",
+                    "{name} depends on {dep}: only rust-rocksdb may"
+                );
+            }
+            if name == "engine_traits" {
+                assert!(
+                    !dep.starts_with("engine_") && dep != "rust-rocksdb",
+                    "engine_traits depends on {dep}: it must stay engine-agnostic"
+                );
+            }
+            if name == "xtask" {
+                assert!(
+                    !dep.starts_with("engine_") && dep != "rust-rocksdb",
+                    "xtask depends on {dep}: it must never link an engine"
+                );
+            }
+        }
+    }
+}
