@@ -139,7 +139,19 @@ impl<E: KvEngine> Suite<E> {
     }
 
     /// Parses the test binary's arguments, runs every trial, and exits.
+    ///
+    /// With `WORKBENCH_DESCRIBE` set, prints `capabilities: <names>` and exits instead: that
+    /// is how `cargo xtask list` learns capabilities without linking any engine itself.
     pub fn run(self) -> ! {
+        if std::env::var_os("WORKBENCH_DESCRIBE").is_some() {
+            let names: Vec<&str> = E::CAPABILITIES
+                .list()
+                .into_iter()
+                .map(|c| c.name())
+                .collect();
+            println!("capabilities: {}", names.join(" "));
+            std::process::exit(0);
+        }
         let args = Arguments::from_args();
         libtest_mimic::run(&args, self.trials()).exit()
     }

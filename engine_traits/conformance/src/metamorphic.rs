@@ -851,3 +851,53 @@ mod tests {
         );
     }
 }
+
+/// Every observation of `ops` run on a fresh engine `E` (opened with `config`, path replaced).
+pub fn observations<E: KvEngine>(config: &EngineConfig, ops: &[Op]) -> Result<Vec<Obs>, Failure> {
+    let dir = tempfile::Builder::new()
+        .prefix("differential-")
+        .tempdir()
+        .map_err(|e| Failure(format!("temporary directory: {e}")))?;
+    let mut config = config.clone();
+    config.path = dir.path().join("db");
+    let mut out = Vec::with_capacity(ops.len());
+    let mut i = 0;
+    while i < ops.len() {
+        let engine = E::open(&config)
+            .map_err(|e| Failure(format!("differential: opening the engine failed: {e}")))?;
+        let mut snaps: Vec<E::Snapshot<'_>> = Vec::new();
+        while i < ops.len() {
+            out.push(apply_engine(&engine, &mut snaps, &ops[i]));
+            i += 1;
+            if ops[i - 1] == Op::Reopen {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the sequence of `seed` on engines `A` and `B` and requires identical observations.
+/// Reopen operations are generated only when `plan.reopen` is set, so pass a plan without
+/// them when either engine lacks persistence.
+pub fn differential<A: KvEngine, B: KvEngine>(
+    config_a: &EngineConfig,
+    config_b: &EngineConfig,
+    plan: &Plan,
+    seed: u64,
+) -> Result<(), Failure> {
+    let ops = generate(seed, plan);
+    let a = observations::<A>(config_a, &ops)?;
+    let b = observations::<B>(config_b, &ops)?;
+    match a.iter().zip(&b).position(|(x, y)| x != y) {
+        None => Ok(()),
+        Some(i) => Err(Failure(format!(
+            "differential mismatch, seed {seed}: operation #{i} `{}`\n  {}: {}\n  {}: {}",
+            ops[i],
+            std::any::type_name::<A>(),
+            a[i],
+            std::any::type_name::<B>(),
+            b[i]
+        ))),
+    }
+}

@@ -1,0 +1,548 @@
+//! `engine_rocks`: RocksDB behind the workbench's engine traits.
+//!
+//! # What it is for
+//! The SIG's default engine, and the yardstick every other engine is compared with, case by
+//! case (conformance) and number by number (bench). Column families map one to one onto
+//! RocksDB's; snapshots and bounded iterators are RocksDB's own (bounds go into
+//! `ReadOptions`, nothing is copied); batches are RocksDB write batches with real save
+//! points (through `rust-rocksdb`'s raw FFI extras); RocksDB statuses become error kinds.
+//! It declares every capability: persistence, checkpoint, bulk ingest (SST files), manual
+//! compaction, statistics and prefix seek.
+//!
+//! # What it is not for
+//! Choosing RocksDB options or how RocksDB is built: options come from an options profile
+//! (`EngineConfig::profile`, a built-in name or a YAML file; `default` when absent), and the
+//! build policy lives in `rust-rocksdb/`. This crate never depends on `rocksdb` directly.
+#![deny(missing_docs)]
+
+mod error;
+mod iterator;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use engine_traits::{
+    BulkIngest, Capabilities, Checkpoint, EngineConfig, EngineStats, Error, IterOptions, KvEngine,
+    ManualCompaction, ReadOptions, Readable, Result, Statistics, WriteBatch, WriteOptions,
+    check_range, display_key,
+};
+use rust_rocksdb::raw::RawWriteBatch;
+use rust_rocksdb::rocksdb::{
+    self, ColumnFamily, ColumnFamilyDescriptor, DB, IngestExternalFileOptions, Options,
+    SliceTransform, SnapshotWithThreadMode, SstFileWriter,
+};
+use rust_rocksdb::{OptionsProfile, RocksStats};
+
+pub use error::map_status;
+pub use iterator::RocksIterator;
+
+/// RocksDB as a [`KvEngine`].
+pub struct RocksEngine {
+    db: Arc<DB>,
+    /// The options the DB was opened with; they own the statistics object.
+    opts: Options,
+    cfs: Arc<[String]>,
+    path: PathBuf,
+    prefix_len: Option<usize>,
+    /// Names the SST files bulk ingest writes, unique within this handle.
+    ingest_seq: AtomicU64,
+}
+
+impl std::fmt::Debug for RocksEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksEngine")
+            .field("path", &self.path)
+            .field("cfs", &self.cfs)
+            .finish()
+    }
+}
+
+fn options_for(config: &EngineConfig) -> Result<Options> {
+    let name = config.profile.as_deref().unwrap_or("default");
+    let profile =
+        OptionsProfile::load(name).map_err(|e| Error::invalid(format!("engine rocks: {e}")))?;
+    let (mut opts, _) = rust_rocksdb::open_options(&profile);
+    if let Some(n) = config.prefix_len {
+        if n == 0 {
+            return Err(Error::invalid("prefix_len must be at least 1"));
+        }
+        opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(n));
+    }
+    Ok(opts)
+}
+
+impl RocksEngine {
+    /// Opens read-only: every write returns an error from RocksDB, and a missing database is
+    /// an `Io` error naming the path.
+    pub fn open_read_only(config: &EngineConfig) -> Result<Self> {
+        Self::open_inner(config, true)
+    }
+
+    fn open_inner(config: &EngineConfig, read_only: bool) -> Result<Self> {
+        let cfs: Arc<[String]> = config.cf_list()?.into();
+        let mut opts = options_for(config)?;
+        opts.create_if_missing(config.create_if_missing && !read_only);
+        opts.create_missing_column_families(!read_only);
+        let path = config.path.clone();
+        // The rocksdb crate creates the directory itself and reports failure as an untyped
+        // error; say it plainly, as an I/O error naming the path.
+        if path.exists() && !path.is_dir() {
+            let e = std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "the engine path exists and is not a directory",
+            );
+            return Err(Error::io(e, &path));
+        }
+        // RocksDB must open every CF the database has; we expose only those asked for.
+        let mut all: Vec<String> = cfs.to_vec();
+        if let Ok(existing) = DB::list_cf(&opts, &path) {
+            for cf in existing {
+                if !all.contains(&cf) {
+                    all.push(cf);
+                }
+            }
+        }
+        let descriptors = all
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(name, opts.clone()));
+        let db = if read_only {
+            DB::open_cf_descriptors_read_only(&opts, &path, descriptors, false)
+        } else {
+            DB::open_cf_descriptors(&opts, &path, descriptors)
+        }
+        .map_err(|e| map_status(e.into(), Some(&path)))?;
+        Ok(RocksEngine {
+            db: Arc::new(db),
+            opts,
+            cfs,
+            path,
+            prefix_len: config.prefix_len,
+            ingest_seq: AtomicU64::new(0),
+        })
+    }
+
+    fn cf(&self, name: &str) -> Result<&ColumnFamily> {
+        cf_handle(&self.db, &self.cfs, name)
+    }
+
+    fn err(&self, e: rocksdb::Error) -> Error {
+        map_status(e.into(), Some(&self.path))
+    }
+
+    /// The RocksDB figures behind [`Statistics`], with their breakdown.
+    pub fn rocks_stats(&self) -> Result<RocksStats> {
+        let names: Vec<&str> = self.cfs.iter().map(String::as_str).collect();
+        RocksStats::collect(&self.db, &self.opts, &names)
+            .map_err(|s| map_status(s, Some(&self.path)))
+    }
+
+    /// The directory the engine owns.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn cf_handle<'d>(db: &'d DB, cfs: &[String], name: &str) -> Result<&'d ColumnFamily> {
+    if !cfs.iter().any(|c| c == name) {
+        return Err(Error::unknown_cf(name));
+    }
+    db.cf_handle(name).ok_or_else(|| Error::unknown_cf(name))
+}
+
+fn read_opts(fill_cache: bool) -> rocksdb::ReadOptions {
+    let mut r = rocksdb::ReadOptions::default();
+    r.fill_cache(fill_cache);
+    r
+}
+
+fn write_opts(opts: &WriteOptions) -> Result<rocksdb::WriteOptions> {
+    opts.check()?;
+    let mut w = rocksdb::WriteOptions::default();
+    w.set_sync(opts.sync);
+    w.disable_wal(opts.disable_wal);
+    Ok(w)
+}
+
+/// Read options for an iterator: bounds, prefix mode, and total-order seek when a prefix
+/// extractor is configured but prefix mode is off (otherwise RocksDB may skip keys).
+fn iter_read_opts(opts: &IterOptions, prefix_len: Option<usize>) -> Result<rocksdb::ReadOptions> {
+    opts.check()?;
+    if opts.prefix_same_as_start && prefix_len.is_none() {
+        return Err(Error::invalid(
+            "prefix_same_as_start needs an engine opened with prefix_len",
+        ));
+    }
+    let mut r = read_opts(opts.fill_cache);
+    if let Some(l) = &opts.lower_bound {
+        r.set_iterate_lower_bound(l.clone());
+    }
+    if let Some(u) = &opts.upper_bound {
+        r.set_iterate_upper_bound(u.clone());
+    }
+    if opts.prefix_same_as_start {
+        r.set_prefix_same_as_start(true);
+    } else if prefix_len.is_some() {
+        r.set_total_order_seek(true);
+    }
+    Ok(r)
+}
+
+impl Readable for RocksEngine {
+    type Iterator<'a> = RocksIterator<'a>;
+
+    fn get_opt(&self, opts: &ReadOptions, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let handle = self.cf(cf)?;
+        self.db
+            .get_cf_opt(handle, key, &read_opts(opts.fill_cache))
+            .map_err(|e| self.err(e))
+    }
+
+    fn iterator_opt(&self, cf: &str, opts: IterOptions) -> Result<RocksIterator<'_>> {
+        let handle = self.cf(cf)?;
+        let r = iter_read_opts(&opts, self.prefix_len)?;
+        Ok(RocksIterator::new(
+            self.db.raw_iterator_cf_opt(handle, r),
+            opts.prefix_same_as_start,
+            self.path.clone(),
+        ))
+    }
+}
+
+/// A RocksDB snapshot; released when dropped.
+pub struct RocksSnapshot<'a> {
+    snap: SnapshotWithThreadMode<'a, DB>,
+    engine: &'a RocksEngine,
+}
+
+impl Readable for RocksSnapshot<'_> {
+    type Iterator<'b>
+        = RocksIterator<'b>
+    where
+        Self: 'b;
+
+    fn get_opt(&self, opts: &ReadOptions, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let handle = self.engine.cf(cf)?;
+        self.snap
+            .get_cf_opt(handle, key, read_opts(opts.fill_cache))
+            .map_err(|e| self.engine.err(e))
+    }
+
+    fn iterator_opt(&self, cf: &str, opts: IterOptions) -> Result<RocksIterator<'_>> {
+        let handle = self.engine.cf(cf)?;
+        let r = iter_read_opts(&opts, self.engine.prefix_len)?;
+        Ok(RocksIterator::new(
+            self.snap.raw_iterator_cf_opt(handle, r),
+            opts.prefix_same_as_start,
+            self.engine.path.clone(),
+        ))
+    }
+}
+
+/// A RocksDB write batch with save points. It refers to its engine's DB weakly: CF handles
+/// are looked up (and kept alive) only while an operation is added, and a batch never keeps
+/// a closed engine's files locked. Adding to a batch whose engine is gone is `Closed`.
+pub struct RocksWriteBatch {
+    raw: RawWriteBatch,
+    db: Weak<DB>,
+    cfs: Arc<[String]>,
+    /// Key and value bytes added, per the trait's `data_size` (RocksDB's representation adds
+    /// headers, which callers should not have to subtract).
+    data_size: usize,
+    /// `data_size` at each save point, popped with it.
+    save_points: Vec<usize>,
+}
+
+impl RocksWriteBatch {
+    fn db(&self) -> Result<Arc<DB>> {
+        self.db
+            .upgrade()
+            .ok_or_else(|| Error::Closed("the engine this write batch belongs to is closed".into()))
+    }
+}
+
+impl WriteBatch for RocksWriteBatch {
+    fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        let db = self.db()?;
+        let handle = cf_handle(&db, &self.cfs, cf)?;
+        self.raw.put_cf(handle, key, value);
+        self.data_size += key.len() + value.len();
+        Ok(())
+    }
+
+    fn delete(&mut self, cf: &str, key: &[u8]) -> Result<()> {
+        let db = self.db()?;
+        let handle = cf_handle(&db, &self.cfs, cf)?;
+        self.raw.delete_cf(handle, key);
+        self.data_size += key.len();
+        Ok(())
+    }
+
+    fn delete_range(&mut self, cf: &str, start: &[u8], end: &[u8]) -> Result<()> {
+        let db = self.db()?;
+        let handle = cf_handle(&db, &self.cfs, cf)?;
+        check_range(start, end)?;
+        self.raw.delete_range_cf(handle, start, end);
+        self.data_size += start.len() + end.len();
+        Ok(())
+    }
+
+    fn count(&self) -> usize {
+        self.raw.count()
+    }
+
+    fn data_size(&self) -> usize {
+        self.data_size
+    }
+
+    fn clear(&mut self) {
+        self.raw.clear();
+        self.data_size = 0;
+        self.save_points.clear();
+    }
+
+    fn set_save_point(&mut self) {
+        self.raw.set_save_point();
+        self.save_points.push(self.data_size);
+    }
+
+    fn rollback_to_save_point(&mut self) -> Result<()> {
+        let size = self
+            .save_points
+            .pop()
+            .ok_or_else(|| Error::invalid("rollback_to_save_point: no save point is set"))?;
+        self.raw
+            .rollback_to_save_point()
+            .map_err(|s| map_status(s, None))?;
+        self.data_size = size;
+        Ok(())
+    }
+
+    fn pop_save_point(&mut self) -> Result<()> {
+        self.save_points
+            .pop()
+            .ok_or_else(|| Error::invalid("pop_save_point: no save point is set"))?;
+        self.raw.pop_save_point().map_err(|s| map_status(s, None))
+    }
+}
+
+impl KvEngine for RocksEngine {
+    const CAPABILITIES: Capabilities = Capabilities {
+        persistence: true,
+        checkpoint: true,
+        bulk_ingest: true,
+        manual_compaction: true,
+        statistics: true,
+        prefix_seek: true,
+    };
+
+    type Snapshot<'a> = RocksSnapshot<'a>;
+    type WriteBatch = RocksWriteBatch;
+
+    fn open(config: &EngineConfig) -> Result<Self> {
+        Self::open_inner(config, false)
+    }
+
+    fn cf_names(&self) -> Vec<String> {
+        self.cfs.to_vec()
+    }
+
+    fn put_opt(&self, opts: &WriteOptions, cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        let handle = self.cf(cf)?;
+        self.db
+            .put_cf_opt(handle, key, value, &write_opts(opts)?)
+            .map_err(|e| self.err(e))
+    }
+
+    fn delete_opt(&self, opts: &WriteOptions, cf: &str, key: &[u8]) -> Result<()> {
+        let handle = self.cf(cf)?;
+        self.db
+            .delete_cf_opt(handle, key, &write_opts(opts)?)
+            .map_err(|e| self.err(e))
+    }
+
+    fn write_batch(&self) -> RocksWriteBatch {
+        RocksWriteBatch {
+            raw: RawWriteBatch::new(),
+            db: Arc::downgrade(&self.db),
+            cfs: self.cfs.clone(),
+            data_size: 0,
+            save_points: Vec::new(),
+        }
+    }
+
+    fn write(&self, opts: &WriteOptions, batch: &RocksWriteBatch) -> Result<()> {
+        opts.check()?;
+        if !std::ptr::eq(batch.db.as_ptr(), Arc::as_ptr(&self.db)) {
+            return Err(Error::invalid(
+                "write batch was made by another engine handle",
+            ));
+        }
+        if batch.raw.count() == 0 {
+            return Ok(());
+        }
+        batch
+            .raw
+            .write(&self.db, opts.sync, opts.disable_wal)
+            .map_err(|s| map_status(s, Some(&self.path)))
+    }
+
+    fn snapshot(&self) -> Result<RocksSnapshot<'_>> {
+        Ok(RocksSnapshot {
+            snap: self.db.snapshot(),
+            engine: self,
+        })
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.db.flush_wal(true).map_err(|e| self.err(e))
+    }
+
+    fn flush(&self) -> Result<()> {
+        for name in self.cfs.iter() {
+            let handle = self.cf(name)?;
+            self.db.flush_cf(handle).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn as_checkpoint(&self) -> Option<&dyn Checkpoint> {
+        Some(self)
+    }
+
+    fn as_bulk_ingest(&self) -> Option<&dyn BulkIngest> {
+        Some(self)
+    }
+
+    fn as_manual_compaction(&self) -> Option<&dyn ManualCompaction> {
+        Some(self)
+    }
+
+    fn as_statistics(&self) -> Option<&dyn Statistics> {
+        Some(self)
+    }
+}
+
+impl Checkpoint for RocksEngine {
+    fn checkpoint(&self, dir: &Path) -> Result<()> {
+        if dir.exists() {
+            return Err(Error::invalid(format!(
+                "checkpoint directory {} already exists",
+                dir.display()
+            )));
+        }
+        let cp = rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(|e| self.err(e))?;
+        cp.create_checkpoint(dir)
+            .map_err(|e| map_status(e.into(), Some(dir)))
+    }
+}
+
+impl BulkIngest for RocksEngine {
+    fn ingest(&self, cf: &str, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
+        let handle = self.cf(cf)?;
+        if let Some(w) = entries.windows(2).find(|w| w[0].0 >= w[1].0) {
+            return Err(Error::invalid(format!(
+                "ingest into {cf:?}: keys not strictly ascending at {}",
+                display_key(&w[1].0)
+            )));
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let n = self.ingest_seq.fetch_add(1, Ordering::Relaxed);
+        let file = self
+            .path
+            .join(format!("bulk-ingest-{}-{n}.sst", std::process::id()));
+        let mut writer = SstFileWriter::create(&self.opts);
+        let mut build = || -> std::result::Result<(), rocksdb::Error> {
+            writer.open(&file)?;
+            for (k, v) in entries {
+                writer.put(k, v)?;
+            }
+            writer.finish()
+        };
+        if let Err(e) = build() {
+            let _ = std::fs::remove_file(&file);
+            return Err(map_status(e.into(), Some(&file)));
+        }
+        let mut ingest = IngestExternalFileOptions::default();
+        ingest.set_move_files(true);
+        let r = self
+            .db
+            .ingest_external_file_cf_opts(handle, &ingest, vec![&file]);
+        // On success RocksDB moved (hard-linked) the file; the name we wrote is ours to remove.
+        let _ = std::fs::remove_file(&file);
+        r.map_err(|e| map_status(e.into(), Some(&file)))
+    }
+}
+
+impl ManualCompaction for RocksEngine {
+    fn compact_range(&self, cf: &str, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
+        let handle = self.cf(cf)?;
+        self.db.compact_range_cf(handle, start, end);
+        Ok(())
+    }
+}
+
+fn dir_size(path: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(path)? {
+        let meta = entry?.metadata()?;
+        if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    Ok(total)
+}
+
+impl Statistics for RocksEngine {
+    fn statistics(&self) -> Result<EngineStats> {
+        let s = self.rocks_stats()?;
+        Ok(EngineStats {
+            disk_size: dir_size(&self.path).map_err(|e| Error::io(e, &self.path))?,
+            live_data_size: s.estimate_live_data_size + s.live_blob_size,
+            user_bytes_written: s.user_bytes_written,
+            engine_bytes_written: s.engine_bytes_written(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine_traits::CF_DEFAULT;
+
+    #[test]
+    fn a_batch_does_not_keep_its_engine_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(dir.path());
+        let e = RocksEngine::open(&config).unwrap();
+        let mut b = e.write_batch();
+        b.put(CF_DEFAULT, b"k", b"v").unwrap();
+        e.write(&WriteOptions::default(), &b).unwrap();
+        drop(e);
+        let again =
+            RocksEngine::open(&config).expect("the LOCK is released though a batch is alive");
+        assert_eq!(
+            again.get(CF_DEFAULT, b"k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+        assert_eq!(
+            b.put(CF_DEFAULT, b"x", b"y").unwrap_err().kind(),
+            engine_traits::ErrorKind::Closed
+        );
+        let err = again.write(&WriteOptions::default(), &b).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            engine_traits::ErrorKind::InvalidArgument,
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn default_cf_is_exposed_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = RocksEngine::open(&EngineConfig::new(dir.path())).unwrap();
+        assert_eq!(e.cf_names()[0], CF_DEFAULT);
+    }
+}
