@@ -807,51 +807,6 @@ pub fn check_seed<E: KvEngine>(
     Err(Failure(msg))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generation_is_deterministic_per_seed() {
-        let plan = Plan {
-            seeds: vec![1],
-            ops: 200,
-            reopen: true,
-            max_value: 8192,
-        };
-        assert_eq!(generate(7, &plan), generate(7, &plan));
-        assert_ne!(generate(7, &plan), generate(8, &plan));
-    }
-
-    #[test]
-    fn model_iterator_respects_bounds_and_errors_on_invalid_next() {
-        let mut m = Model::new();
-        for key in [&b"a"[..], b"b", b"c"] {
-            m.apply(&Op::Put {
-                cf: 0,
-                key: key.to_vec(),
-                value: b"v".to_vec(),
-                sync: false,
-            });
-        }
-        let obs = m.apply(&Op::Iterate {
-            source: Source::Engine,
-            cf: 0,
-            lower: Some(b"b".to_vec()),
-            upper: Some(b"c".to_vec()),
-            moves: vec![Move::First, Move::Next, Move::Next],
-        });
-        assert_eq!(
-            obs,
-            Obs::Iter(vec![
-                Ok(Some((b"b".to_vec(), b"v".to_vec()))),
-                Ok(None),
-                Err(ErrorKind::InvalidArgument)
-            ])
-        );
-    }
-}
-
 /// Every observation of `ops` run on a fresh engine `E` (opened with `config`, path replaced).
 pub fn observations<E: KvEngine>(config: &EngineConfig, ops: &[Op]) -> Result<Vec<Obs>, Failure> {
     let dir = tempfile::Builder::new()
@@ -899,5 +854,50 @@ pub fn differential<A: KvEngine, B: KvEngine>(
             std::any::type_name::<B>(),
             b[i]
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic_per_seed() {
+        let plan = Plan {
+            seeds: vec![1],
+            ops: 200,
+            reopen: true,
+            max_value: 8192,
+        };
+        assert_eq!(generate(7, &plan), generate(7, &plan));
+        assert_ne!(generate(7, &plan), generate(8, &plan));
+    }
+
+    #[test]
+    fn model_iterator_respects_bounds_and_errors_on_invalid_next() {
+        let mut m = Model::new();
+        for key in [&b"a"[..], b"b", b"c"] {
+            m.apply(&Op::Put {
+                cf: 0,
+                key: key.to_vec(),
+                value: b"v".to_vec(),
+                sync: false,
+            });
+        }
+        let obs = m.apply(&Op::Iterate {
+            source: Source::Engine,
+            cf: 0,
+            lower: Some(b"b".to_vec()),
+            upper: Some(b"c".to_vec()),
+            moves: vec![Move::First, Move::Next, Move::Next],
+        });
+        assert_eq!(
+            obs,
+            Obs::Iter(vec![
+                Ok(Some((b"b".to_vec(), b"v".to_vec()))),
+                Ok(None),
+                Err(ErrorKind::InvalidArgument)
+            ])
+        );
     }
 }
