@@ -122,7 +122,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut opts, _) = open_options(&OptionsProfile::load("default").unwrap());
         opts.create_if_missing(true);
-        let db = rocksdb::DB::open(&opts, dir.path()).unwrap();
+        let db = rocksdb::DB::open_cf(&opts, dir.path(), ["default"]).unwrap();
         for i in 0..1000u32 {
             db.put(i.to_be_bytes(), [7u8; 1000]).unwrap();
         }

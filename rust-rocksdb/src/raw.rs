@@ -202,7 +202,8 @@ mod tests {
     fn db(dir: &std::path::Path) -> DB {
         let mut opts = Options::default();
         opts.create_if_missing(true);
-        DB::open(&opts, dir).unwrap()
+        // Named, so the crate's CF map has a handle for "default".
+        DB::open_cf(&opts, dir, ["default"]).unwrap()
     }
 
     #[test]

@@ -154,10 +154,23 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+fn has_actionlint() -> bool {
+    duct::cmd!("actionlint", "-version")
+        .stdout_null()
+        .stderr_null()
+        .unchecked()
+        .run()
+        .is_ok_and(|o| o.status.success())
+}
+
 fn run_step(name: &str, args: &[&str], root: &Path) -> Step {
-    eprintln!("==> {name}: cargo {}", args.join(" "));
+    run_step_cmd(name, &cargo(), args, root)
+}
+
+fn run_step_cmd(name: &str, program: &str, args: &[&str], root: &Path) -> Step {
+    eprintln!("==> {name}: {program} {}", args.join(" "));
     let start = Instant::now();
-    let ok = duct::cmd(cargo(), args)
+    let ok = duct::cmd(program, args)
         .dir(root)
         .unchecked()
         .run()
@@ -371,6 +384,13 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
             if failed && !opts.keep_going {
                 break;
             }
+        }
+        if has_actionlint() {
+            steps.push(run_step_cmd("actionlint", "actionlint", &[], &ws.root));
+        } else {
+            eprintln!(
+                "==> actionlint: not installed, skipped (the tidy test still checks the workflows' structure)"
+            );
         }
         if steps.iter().all(|s| s.ok) || opts.keep_going {
             // Unit and integration tests other than the suites, which the matrix runs.

@@ -183,3 +183,58 @@ fn only_rust_rocksdb_depends_on_rocksdb() {
         }
     }
 }
+
+/// actionlint cannot be installed on every machine (its PyPI package downloads a binary from
+/// GitHub at install time), so this checks the structure it would check first: the YAML
+/// parses, every job runs somewhere and has steps, and every `needs` names a job.
+#[test]
+fn workflows_are_well_formed() {
+    let dir = root().join(".github/workflows");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = e.path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        assert!(
+            doc.get("on").is_some(),
+            "{}: no `on` trigger",
+            path.display()
+        );
+        let jobs = doc
+            .get("jobs")
+            .and_then(|j| j.as_mapping())
+            .unwrap_or_else(|| panic!("{}: no jobs", path.display()));
+        for (name, job) in jobs {
+            let name = name.as_str().unwrap();
+            assert!(
+                job.get("runs-on").is_some(),
+                "{}: job {name} has no runs-on",
+                path.display()
+            );
+            assert!(
+                job.get("steps")
+                    .and_then(|s| s.as_sequence())
+                    .is_some_and(|s| !s.is_empty()),
+                "{}: job {name} has no steps",
+                path.display()
+            );
+            let needs: Vec<&str> = match job.get("needs") {
+                Some(serde_yaml::Value::String(s)) => vec![s.as_str()],
+                Some(serde_yaml::Value::Sequence(v)) => {
+                    v.iter().filter_map(|x| x.as_str()).collect()
+                }
+                _ => vec![],
+            };
+            for n in needs {
+                assert!(
+                    jobs.contains_key(n),
+                    "{}: job {name} needs unknown job {n}",
+                    path.display()
+                );
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen > 0, "no workflows found");
+}
