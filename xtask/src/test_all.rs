@@ -168,7 +168,8 @@ fn run_step(name: &str, args: &[&str], root: &Path) -> Step {
 }
 
 fn run_step_cmd(name: &str, program: &str, args: &[&str], root: &Path) -> Step {
-    eprintln!("==> {name}: {program} {}", args.join(" "));
+    let shown = if program == cargo() { "cargo" } else { program };
+    eprintln!("==> {name}: {shown} {}", args.join(" "));
     let start = Instant::now();
     let ok = duct::cmd(program, args)
         .dir(root)
