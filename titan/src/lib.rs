@@ -1,0 +1,146 @@
+//! `titan`: key-value separation over RocksDB, WiscKey-style.
+//!
+//! # What it is for
+//! Large values make an LSM rewrite the same bytes at every compaction. Titan keeps values of
+//! `min_blob_size` and more in append-only blob files and stores a small blob index in
+//! RocksDB instead, so compaction moves 21 bytes per large value, not the value.
+//!
+//! TiKV's Titan separates values inside RocksDB's flush (a table builder) and tracks garbage
+//! with table-property collectors; the `rocksdb` crate exposes neither, so this crate
+//! separates at write time: a large value is appended to a blob file *before* the RocksDB
+//! batch that points at it, and the blob file is the value's only log (it is not also in the
+//! WAL). The pieces:
+//!
+//! - [`format`]: blob file layout (header, checksummed records carrying CF and key, footer)
+//!   and the LSM value encoding (inline or blob index).
+//! - [`storage`]: the active file, rotation at `blob_file_size`, recovery (torn tails are
+//!   truncated on open), checked `pread`s.
+//! - [`TitanDb`]: the write path (blob append and fsync, then the LSM batch: a crash in
+//!   between leaves garbage, never a dangling index), reads, snapshots and *pins* (a blob file
+//!   made obsolete by GC is deleted only once no snapshot, iterator or read in flight can
+//!   still reach it), and garbage collection (exact live/garbage accounting by one LSM lookup
+//!   per record; live records rewritten; indexes committed only where the key still points at
+//!   the old record; background and on demand).
+//!
+//! # What it is not for
+//! It knows nothing of `engine_traits`: `engines/titan` adapts it. It does not compress blob
+//! records and does not separate inside flush or compaction.
+#![deny(missing_docs)]
+
+mod db;
+pub mod format;
+pub mod storage;
+
+use std::path::{Path, PathBuf};
+
+pub use db::{
+    BlobFileStats, GcReport, Pin, TitanCounters, TitanDb, TitanOptions, TitanSnapshot, WriteOp,
+};
+pub use rust_rocksdb::Status;
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What went wrong in Titan.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// RocksDB returned a status.
+    #[error("{0}")]
+    Rocks(#[from] Status),
+    /// Blob data failed a check.
+    #[error("corruption: {message}{}{}", file.as_ref().map(|p| format!(" (file {})", p.display())).unwrap_or_default(), offset.map(|o| format!(" at offset {o}")).unwrap_or_default())]
+    Corruption {
+        /// What failed.
+        message: String,
+        /// The blob file.
+        file: Option<PathBuf>,
+        /// The record offset.
+        offset: Option<u64>,
+    },
+    /// A blob file operation failed.
+    #[error("I/O error: {source} (path {})", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system's answer.
+        source: std::io::Error,
+    },
+    /// A failpoint injected this error (tests only).
+    #[error("injected failure at failpoint {0}")]
+    Injected(String),
+}
+
+impl Error {
+    pub(crate) fn corruption(message: impl Into<String>, file: &Path, offset: u64) -> Error {
+        Error::Corruption {
+            message: message.into(),
+            file: Some(file.to_path_buf()),
+            offset: Some(offset),
+        }
+    }
+
+    pub(crate) fn io(source: std::io::Error, path: impl AsRef<Path>) -> Error {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl From<rust_rocksdb::rocksdb::Error> for Error {
+    fn from(e: rust_rocksdb::rocksdb::Error) -> Self {
+        Error::Rocks(e.into())
+    }
+}
+
+/// The failpoint sites of Titan, for the failpoint plugin catalog: (name, where, what a test
+/// may do there).
+pub const FAILPOINTS: [(&str, &str, &str); 6] = [
+    (
+        "titan::blob::append",
+        "before large values are appended to the active blob file",
+        "return: I/O error; panic: crash before the append",
+    ),
+    (
+        "titan::blob::fsync",
+        "after the blob fsync of a synced write, before the LSM write",
+        "return: error after the data is durable",
+    ),
+    (
+        "titan::blob::skip_fsync",
+        "instead of the blob fsync of a synced write",
+        "return: skip the fsync (a deliberate durability bug)",
+    ),
+    (
+        "titan::lsm::before_write",
+        "after blob records are written, before the RocksDB batch",
+        "return/panic: blob records become garbage",
+    ),
+    (
+        "titan::gc::rewrite",
+        "before GC rewrites a file's live records",
+        "return: GC fails, every key stays readable",
+    ),
+    (
+        "titan::gc::commit",
+        "after GC wrote new records, before it commits new indexes",
+        "return/panic: new file is garbage, old stays",
+    ),
+];
+
+/// Evaluates failpoint `name`: `Err(Injected)` when a test configured `return` there.
+/// Compiled to nothing without the `failpoints` feature.
+pub(crate) fn fail_point(name: &str) -> Result<()> {
+    #[cfg(feature = "failpoints")]
+    fail::fail_point!(name, |_| Err(Error::Injected(name.to_owned())));
+    let _ = name;
+    Ok(())
+}
+
+/// Whether failpoint `name` is configured to `return` (for sites that skip a step).
+pub(crate) fn fail_point_hit(name: &str) -> bool {
+    #[cfg(feature = "failpoints")]
+    fail::fail_point!(name, |_| true);
+    let _ = name;
+    false
+}

@@ -1,0 +1,432 @@
+//! Blob files on disk: the active writer, sealed files, recovery, and checked reads.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::format::{self, BlobIndex, RecordError};
+use crate::{Error, Result};
+
+/// One blob file, open for reading (pread).
+#[derive(Debug)]
+pub struct BlobFile {
+    /// File number.
+    pub number: u64,
+    /// Path.
+    pub path: PathBuf,
+    file: File,
+}
+
+impl BlobFile {
+    /// Reads the record at `idx` and returns its value, checking checksum, CF and key.
+    pub fn read(&self, idx: BlobIndex, cf: &str, key: &[u8]) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; idx.len as usize];
+        self.file.read_exact_at(&mut buf, idx.offset).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                Error::corruption(
+                    format!(
+                        "blob record of {} bytes runs past the end of the file",
+                        idx.len
+                    ),
+                    &self.path,
+                    idx.offset,
+                )
+            } else {
+                Error::io(e, &self.path)
+            }
+        })?;
+        let (rec, _) = format::decode_record(&buf).map_err(|e| {
+            let what = match e {
+                RecordError::Short => "blob record is shorter than its index says",
+                RecordError::Checksum => "blob record checksum mismatch",
+            };
+            Error::corruption(what, &self.path, idx.offset)
+        })?;
+        if rec.cf != cf || rec.key != key {
+            return Err(Error::corruption(
+                "blob record belongs to another key",
+                &self.path,
+                idx.offset,
+            ));
+        }
+        Ok(rec.value.to_vec())
+    }
+
+    /// Every record of the file, in order. Stops at the footer.
+    pub fn scan(&self) -> Result<Vec<ScannedRecord>> {
+        let data = std::fs::read(&self.path).map_err(|e| Error::io(e, &self.path))?;
+        let end = data_end(&data);
+        let mut out = Vec::new();
+        let mut at = format::HEADER_LEN as usize;
+        while at < end {
+            match format::decode_record(&data[at..end]) {
+                Ok((rec, len)) => {
+                    out.push(ScannedRecord {
+                        index: BlobIndex {
+                            file: self.number,
+                            offset: at as u64,
+                            len: len as u32,
+                        },
+                        cf: rec.cf.to_owned(),
+                        key: rec.key.to_vec(),
+                    });
+                    at += len;
+                }
+                Err(_) => {
+                    return Err(Error::corruption(
+                        "bad blob record while scanning",
+                        &self.path,
+                        at as u64,
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One record found by [`BlobFile::scan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScannedRecord {
+    /// Where it is (what a blob index pointing at it holds).
+    pub index: BlobIndex,
+    /// Its column family.
+    pub cf: String,
+    /// Its key.
+    pub key: Vec<u8>,
+}
+
+/// Where the records of a file's bytes end: before a valid footer, or at the end.
+fn data_end(data: &[u8]) -> usize {
+    let n = data.len();
+    if n >= (format::HEADER_LEN + format::FOOTER_LEN) as usize
+        && format::parse_footer(&data[n - format::FOOTER_LEN as usize..]).is_some()
+    {
+        n - format::FOOTER_LEN as usize
+    } else {
+        n
+    }
+}
+
+/// The file being appended to.
+#[derive(Debug)]
+pub struct ActiveFile {
+    number: u64,
+    file: File,
+    offset: u64,
+    records: u64,
+}
+
+/// All blob files of one database.
+#[derive(Debug)]
+pub struct BlobStorage {
+    dir: PathBuf,
+    files: RwLock<BTreeMap<u64, Arc<BlobFile>>>,
+    active: Mutex<Option<ActiveFile>>,
+    next_number: Mutex<u64>,
+    target_file_size: u64,
+}
+
+fn file_name(number: u64) -> String {
+    format!("{number:06}.blob")
+}
+
+impl BlobStorage {
+    /// Opens `dir` (creating it), recovering every file: a file without a footer has its torn
+    /// tail truncated and is sealed. Appends go to a new file.
+    pub fn open(dir: &Path, target_file_size: u64) -> Result<BlobStorage> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir))?;
+        let mut files = BTreeMap::new();
+        let mut max = 0;
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(e, dir))? {
+            let path = entry.map_err(|e| Error::io(e, dir))?.path();
+            let Some(number) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".blob"))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            max = max.max(number);
+            recover(&path)?;
+            let file = File::open(&path).map_err(|e| Error::io(e, &path))?;
+            files.insert(number, Arc::new(BlobFile { number, path, file }));
+        }
+        Ok(BlobStorage {
+            dir: dir.to_path_buf(),
+            files: RwLock::new(files),
+            active: Mutex::new(None),
+            next_number: Mutex::new(max + 1),
+            target_file_size,
+        })
+    }
+
+    fn new_number(&self) -> u64 {
+        let mut n = self.next_number.lock().unwrap_or_else(|e| e.into_inner());
+        let number = *n;
+        *n += 1;
+        number
+    }
+
+    /// Creates a new, empty blob file with its header written; returns it for appending.
+    pub fn create_file(&self) -> Result<ActiveFile> {
+        let number = self.new_number();
+        let path = self.dir.join(file_name(number));
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(e, &path))?;
+        file.write_all(&format::header())
+            .map_err(|e| Error::io(e, &path))?;
+        let reader = File::open(&path).map_err(|e| Error::io(e, &path))?;
+        self.files
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                number,
+                Arc::new(BlobFile {
+                    number,
+                    path,
+                    file: reader,
+                }),
+            );
+        Ok(ActiveFile {
+            number,
+            file,
+            offset: format::HEADER_LEN,
+            records: 0,
+        })
+    }
+
+    /// Appends records to `file`; returns their indexes. One `write` call for all of them.
+    pub fn append_to(&self, file: &mut ActiveFile, records: &[Vec<u8>]) -> Result<Vec<BlobIndex>> {
+        let mut buf = Vec::with_capacity(records.iter().map(Vec::len).sum());
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            out.push(BlobIndex {
+                file: file.number,
+                offset: file.offset + buf.len() as u64,
+                len: r.len() as u32,
+            });
+            buf.extend_from_slice(r);
+        }
+        let path = self.dir.join(file_name(file.number));
+        file.file.write_all(&buf).map_err(|e| Error::io(e, &path))?;
+        file.offset += buf.len() as u64;
+        file.records += records.len() as u64;
+        Ok(out)
+    }
+
+    /// Appends records to the active file (rotating it at the target size); with `sync`,
+    /// fsyncs before returning. Callers serialise writes (the engine's write lock).
+    pub fn append(&self, records: &[Vec<u8>], sync: bool) -> Result<Vec<BlobIndex>> {
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        if active
+            .as_ref()
+            .is_some_and(|a| a.offset >= self.target_file_size)
+        {
+            let full = active.take().expect("checked above");
+            self.seal(full)?;
+        }
+        if active.is_none() {
+            *active = Some(self.create_file()?);
+        }
+        let file = active.as_mut().expect("set above");
+        let idx = self.append_to(file, records)?;
+        if sync {
+            self.sync_file(file)?;
+        }
+        Ok(idx)
+    }
+
+    /// fsyncs an appended file.
+    pub fn sync_file(&self, file: &ActiveFile) -> Result<()> {
+        file.file
+            .sync_data()
+            .map_err(|e| Error::io(e, self.dir.join(file_name(file.number))))
+    }
+
+    /// Writes the footer and fsyncs: the file is complete.
+    pub fn seal(&self, mut file: ActiveFile) -> Result<()> {
+        let path = self.dir.join(file_name(file.number));
+        file.file
+            .write_all(&format::footer(file.records))
+            .map_err(|e| Error::io(e, &path))?;
+        file.file.sync_all().map_err(|e| Error::io(e, &path))
+    }
+
+    /// Seals the active file, if any (on close, and before GC so every file is a candidate).
+    pub fn seal_active(&self) -> Result<()> {
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        match active.take() {
+            Some(f) => self.seal(f),
+            None => Ok(()),
+        }
+    }
+
+    /// The number of the file currently appended to.
+    pub fn active_number(&self) -> Option<u64> {
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|a| a.number)
+    }
+
+    /// The file `number`, or a `Corruption` naming it when it is missing.
+    pub fn file(&self, number: u64) -> Result<Arc<BlobFile>> {
+        self.files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&number)
+            .cloned()
+            .ok_or_else(|| {
+                let path = self.dir.join(file_name(number));
+                Error::corruption("blob file is missing", &path, 0)
+            })
+    }
+
+    /// Every file, sorted by number.
+    pub fn files(&self) -> Vec<Arc<BlobFile>> {
+        self.files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets and deletes file `number`.
+    pub fn delete(&self, number: u64) -> Result<()> {
+        let removed = self
+            .files
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&number);
+        if let Some(f) = removed {
+            std::fs::remove_file(&f.path).map_err(|e| Error::io(e, &f.path))?;
+        }
+        Ok(())
+    }
+
+    /// Bytes of all blob files on disk.
+    pub fn disk_size(&self) -> u64 {
+        self.files()
+            .iter()
+            .filter_map(|f| std::fs::metadata(&f.path).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// The blob directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Checks a file found on open: a bad header is corruption; a missing footer means the
+/// process stopped while appending, so the records are scanned, a torn tail truncated, and
+/// the file sealed.
+fn recover(path: &Path) -> Result<()> {
+    let data = std::fs::read(path).map_err(|e| Error::io(e, path))?;
+    if data.len() < format::HEADER_LEN as usize {
+        // The header itself never made it: nothing can point into this file.
+        std::fs::write(path, format::header()).map_err(|e| Error::io(e, path))?;
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(e, path))?;
+        f.write_all(&format::footer(0))
+            .map_err(|e| Error::io(e, path))?;
+        return f.sync_all().map_err(|e| Error::io(e, path));
+    }
+    if &data[..8] != format::MAGIC || data[8..12] != format::VERSION.to_le_bytes() {
+        return Err(Error::corruption("not a blob file (bad header)", path, 0));
+    }
+    if data_end(&data) != data.len() {
+        return Ok(()); // sealed
+    }
+    let mut at = format::HEADER_LEN as usize;
+    let mut count = 0u64;
+    while at < data.len() {
+        match format::decode_record(&data[at..]) {
+            Ok((_, len)) => {
+                at += len;
+                count += 1;
+            }
+            Err(_) => break, // torn tail: everything from here was never acknowledged as synced
+        }
+    }
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(e, path))?;
+    f.set_len(at as u64).map_err(|e| Error::io(e, path))?;
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(e, path))?;
+    f.write_all(&format::footer(count))
+        .map_err(|e| Error::io(e, path))?;
+    f.sync_all().map_err(|e| Error::io(e, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torn_tail_is_truncated_on_open_and_earlier_records_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = BlobStorage::open(dir.path(), 1 << 20).unwrap();
+        let recs = vec![
+            format::encode_record("default", b"a", &[1; 100]),
+            format::encode_record("default", b"b", &[2; 100]),
+        ];
+        let idx = s.append(&recs, true).unwrap();
+        let path = s.file(idx[0].file).unwrap().path.clone();
+        drop(s);
+        // Tear the second record.
+        let len = std::fs::metadata(&path).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 10)
+            .unwrap();
+        let s = BlobStorage::open(dir.path(), 1 << 20).unwrap();
+        let f = s.file(idx[0].file).unwrap();
+        assert_eq!(f.read(idx[0], "default", b"a").unwrap(), vec![1; 100]);
+        let err = f.read(idx[1], "default", b"b").unwrap_err();
+        assert!(matches!(err, Error::Corruption { .. }), "{err}");
+        assert_eq!(
+            f.scan().unwrap().len(),
+            1,
+            "the torn record is gone and the file sealed"
+        );
+    }
+
+    #[test]
+    fn files_rotate_at_the_target_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = BlobStorage::open(dir.path(), 1000).unwrap();
+        let a = s
+            .append(&[format::encode_record("default", b"a", &[0; 2000])], false)
+            .unwrap();
+        let b = s
+            .append(&[format::encode_record("default", b"b", &[0; 10])], false)
+            .unwrap();
+        assert_ne!(a[0].file, b[0].file);
+        assert_eq!(
+            s.file(a[0].file).unwrap().scan().unwrap().len(),
+            1,
+            "the full file was sealed"
+        );
+    }
+}
