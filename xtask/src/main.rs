@@ -61,6 +61,20 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
         #[arg(long)]
         keep_going: bool,
     },
+    /// Kill/reopen cycles on one engine: SIGKILL a writer, reopen, check every acknowledged
+    /// synced write and batch atomicity.
+    #[command(after_help = "Example:\n  cargo xtask crash --engine titan --cycles 200 --seed 7")]
+    Crash {
+        /// The engine (it needs a `crash` suite: `cargo xtask list` shows which have one).
+        #[arg(long)]
+        engine: String,
+        /// Number of kill/reopen cycles.
+        #[arg(long, default_value_t = 200)]
+        cycles: usize,
+        /// Seed of the history and the kill times; a failure prints the one to replay.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Scaffold a new engine from engines/template.
     #[command(
         after_help = "Example:\n  cargo xtask new-engine my_engine --description \"B-tree on a single file\""
@@ -115,6 +129,42 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     keep_going,
                 },
             )
+        }
+        Command::Crash {
+            engine,
+            cycles,
+            seed,
+        } => {
+            let ws = registry::Workspace::load()?;
+            let e = ws.engine(&engine)?;
+            let target = e
+                .suites
+                .iter()
+                .find(|(s, _)| s == "crash")
+                .map(|(_, t)| t.clone())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("engine {engine} has no crash suite (tests/crash.rs)")
+                })?;
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = duct::cmd(
+                cargo,
+                [
+                    "test",
+                    "-p",
+                    &e.krate,
+                    "--test",
+                    &target,
+                    "--",
+                    "--nocapture",
+                ],
+            )
+            .dir(&ws.root)
+            .env("CRASH_CYCLES", cycles.to_string())
+            .env("CRASH_SEED", seed.to_string())
+            .unchecked()
+            .run()?
+            .status;
+            Ok(status.success())
         }
         Command::NewEngine {
             name,

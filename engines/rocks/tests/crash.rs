@@ -1,0 +1,5 @@
+//! The crash-recovery suite: SIGKILL a writer, reopen, check (see `failpoints::crash`).
+
+fn main() {
+    failpoints::crash::main::<engine_rocks::RocksEngine>("rocks", |c| c);
+}

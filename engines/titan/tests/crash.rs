@@ -1,0 +1,5 @@
+//! The crash-recovery suite: SIGKILL a writer, reopen, check (see `failpoints::crash`).
+
+fn main() {
+    failpoints::crash::main::<engine_titan::TitanEngine>("titan", |c| c);
+}
