@@ -26,6 +26,9 @@ pub struct TitanOptions {
     pub gc_garbage_ratio: f64,
     /// How often background GC looks for garbage; `None` disables it (default 10 s).
     pub gc_interval: Option<Duration>,
+    /// Log each blob file's synced length (`blob/SYNCED`), so a test can simulate a power
+    /// loss with [`crate::storage::simulate_power_loss`] (default off).
+    pub record_synced_lengths: bool,
 }
 
 impl Default for TitanOptions {
@@ -35,6 +38,7 @@ impl Default for TitanOptions {
             blob_file_size: 64 << 20,
             gc_garbage_ratio: 0.5,
             gc_interval: Some(Duration::from_secs(10)),
+            record_synced_lengths: false,
         }
     }
 }
@@ -171,6 +175,34 @@ impl Inner {
                 offset: None,
             }),
         }
+    }
+
+    /// After recovery found blob files the previous process was still appending to: deletes
+    /// every LSM entry pointing past where such a file's records now end. Those writes were
+    /// not synced (a synced write fsyncs its records before the LSM batch), so after a crash
+    /// or power loss they are absent, not garbage. Costs one LSM scan, only after a crash.
+    fn drop_dangling_indexes(&self, cfs: &[String], truncated: &[(u64, u64)]) -> Result<()> {
+        let mut batch = RawWriteBatch::new();
+        for cf in cfs {
+            let handle = self.cf(cf)?;
+            let mut it = self.db.raw_iterator_cf(handle);
+            it.seek_to_first();
+            while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                if let Some(LsmValue::Blob(idx)) = format::decode_lsm(v)
+                    && truncated
+                        .iter()
+                        .any(|(f, at)| *f == idx.file && idx.offset + u64::from(idx.len) > *at)
+                {
+                    batch.delete_cf(handle, k);
+                }
+                it.next();
+            }
+            it.status()?;
+        }
+        if batch.count() > 0 {
+            batch.write(&self.db, true, false)?;
+        }
+        Ok(())
     }
 
     fn purge_obsolete(&self, report: &mut GcReport) -> Result<()> {
@@ -360,7 +392,11 @@ impl TitanDb {
             .iter()
             .map(|c| ColumnFamilyDescriptor::new(c, opts.clone()));
         let db = DB::open_cf_descriptors(&opts, path, descriptors)?;
-        let blobs = BlobStorage::open(&path.join("blob"), topts.blob_file_size)?;
+        let (blobs, truncated) = BlobStorage::open_recording(
+            &path.join("blob"),
+            topts.blob_file_size,
+            topts.record_synced_lengths,
+        )?;
         let inner = Arc::new(Inner {
             db,
             opts,
@@ -374,6 +410,9 @@ impl TitanDb {
             stop: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
         });
+        if !truncated.is_empty() {
+            inner.drop_dangling_indexes(cfs, &truncated)?;
+        }
         let gc_thread = topts.gc_interval.map(|interval| {
             let inner = inner.clone();
             std::thread::Builder::new()

@@ -37,6 +37,7 @@ pub use db::{
     BlobFileStats, GcReport, Pin, TitanCounters, TitanDb, TitanOptions, TitanSnapshot, WriteOp,
 };
 pub use rust_rocksdb::Status;
+pub use storage::simulate_power_loss;
 
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;

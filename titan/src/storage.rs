@@ -128,6 +128,69 @@ pub struct BlobStorage {
     active: Mutex<Option<ActiveFile>>,
     next_number: Mutex<u64>,
     target_file_size: u64,
+    /// Append "number length" to `SYNCED` after every fsync (for the power-loss simulation).
+    record_synced: bool,
+}
+
+/// The log of synced lengths kept when recording is on.
+pub const SYNCED_LOG: &str = "SYNCED";
+
+/// The log of files opened for appending (`+N`, fsynced at creation) and sealed (`-N`). On
+/// open it tells a file the previous process was still writing (no footer is expected: a
+/// crash) from a sealed file that lost its footer (damage: left as it is, reads report it).
+pub const OPEN_LOG: &str = "OPEN";
+
+fn read_open_log(dir: &Path) -> std::collections::BTreeSet<u64> {
+    let mut open = std::collections::BTreeSet::new();
+    for line in std::fs::read_to_string(dir.join(OPEN_LOG))
+        .unwrap_or_default()
+        .lines()
+    {
+        if let Some(n) = line.strip_prefix('+').and_then(|n| n.parse().ok()) {
+            open.insert(n);
+        } else if let Some(n) = line.strip_prefix('-').and_then(|n| n.parse::<u64>().ok()) {
+            open.remove(&n);
+        }
+    }
+    open
+}
+
+/// Simulates a power loss on the blob files of `dir`: every file is cut back to the length it
+/// had at its last fsync (from the `SYNCED` log, which exists when the database was opened
+/// with `record_synced_lengths`); a file never synced loses everything. Run it on a closed
+/// (killed) database only.
+pub fn simulate_power_loss(dir: &Path) -> std::io::Result<Vec<(u64, u64, u64)>> {
+    let mut synced: BTreeMap<u64, u64> = BTreeMap::new();
+    for line in std::fs::read_to_string(dir.join(SYNCED_LOG))
+        .unwrap_or_default()
+        .lines()
+    {
+        if let Some((n, l)) = line.split_once(' ')
+            && let (Ok(n), Ok(l)) = (n.parse::<u64>(), l.parse::<u64>())
+        {
+            let e = synced.entry(n).or_insert(0);
+            *e = (*e).max(l);
+        }
+    }
+    let mut cut = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(number) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".blob"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let len = std::fs::metadata(&path)?.len();
+        let keep = synced.get(&number).copied().unwrap_or(0).min(len);
+        if keep < len {
+            OpenOptions::new().write(true).open(&path)?.set_len(keep)?;
+            cut.push((number, len, keep));
+        }
+    }
+    Ok(cut)
 }
 
 fn file_name(number: u64) -> String {
@@ -138,9 +201,21 @@ impl BlobStorage {
     /// Opens `dir` (creating it), recovering every file: a file without a footer has its torn
     /// tail truncated and is sealed. Appends go to a new file.
     pub fn open(dir: &Path, target_file_size: u64) -> Result<BlobStorage> {
+        Self::open_recording(dir, target_file_size, false).map(|(s, _)| s)
+    }
+
+    /// [`BlobStorage::open`], optionally recording synced lengths; also returns the files
+    /// whose torn tail recovery truncated, with the offset it truncated at.
+    pub fn open_recording(
+        dir: &Path,
+        target_file_size: u64,
+        record_synced: bool,
+    ) -> Result<(BlobStorage, Vec<(u64, u64)>)> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir))?;
         let mut files = BTreeMap::new();
+        let mut truncated = Vec::new();
         let mut max = 0;
+        let was_open = read_open_log(dir);
         for entry in std::fs::read_dir(dir).map_err(|e| Error::io(e, dir))? {
             let path = entry.map_err(|e| Error::io(e, dir))?.path();
             let Some(number) = path
@@ -152,17 +227,24 @@ impl BlobStorage {
                 continue;
             };
             max = max.max(number);
-            recover(&path)?;
+            if let Some(at) = recover(&path, was_open.contains(&number))? {
+                truncated.push((number, at));
+            }
             let file = File::open(&path).map_err(|e| Error::io(e, &path))?;
             files.insert(number, Arc::new(BlobFile { number, path, file }));
         }
-        Ok(BlobStorage {
+        // Every file is sealed (or left damaged) now: start the open log afresh.
+        let log = dir.join(OPEN_LOG);
+        std::fs::write(&log, b"").map_err(|e| Error::io(e, &log))?;
+        let storage = BlobStorage {
             dir: dir.to_path_buf(),
             files: RwLock::new(files),
             active: Mutex::new(None),
             next_number: Mutex::new(max + 1),
             target_file_size,
-        })
+            record_synced,
+        };
+        Ok((storage, truncated))
     }
 
     fn new_number(&self) -> u64 {
@@ -184,6 +266,7 @@ impl BlobStorage {
             .map_err(|e| Error::io(e, &path))?;
         file.write_all(&format::header())
             .map_err(|e| Error::io(e, &path))?;
+        self.log_open(&format!("+{number}"), true)?;
         let reader = File::open(&path).map_err(|e| Error::io(e, &path))?;
         self.files
             .write()
@@ -249,7 +332,21 @@ impl BlobStorage {
     pub fn sync_file(&self, file: &ActiveFile) -> Result<()> {
         file.file
             .sync_data()
-            .map_err(|e| Error::io(e, self.dir.join(file_name(file.number))))
+            .map_err(|e| Error::io(e, self.dir.join(file_name(file.number))))?;
+        self.record_synced_len(file.number, file.offset)
+    }
+
+    fn record_synced_len(&self, number: u64, len: u64) -> Result<()> {
+        if !self.record_synced {
+            return Ok(());
+        }
+        let path = self.dir.join(SYNCED_LOG);
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(e, &path))?;
+        writeln!(log, "{number} {len}").map_err(|e| Error::io(e, &path))
     }
 
     /// Writes the footer and fsyncs: the file is complete.
@@ -258,7 +355,23 @@ impl BlobStorage {
         file.file
             .write_all(&format::footer(file.records))
             .map_err(|e| Error::io(e, &path))?;
-        file.file.sync_all().map_err(|e| Error::io(e, &path))
+        file.file.sync_all().map_err(|e| Error::io(e, &path))?;
+        self.log_open(&format!("-{}", file.number), false)?;
+        self.record_synced_len(file.number, file.offset + format::FOOTER_LEN)
+    }
+
+    fn log_open(&self, line: &str, sync: bool) -> Result<()> {
+        let path = self.dir.join(OPEN_LOG);
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(e, &path))?;
+        writeln!(log, "{line}").map_err(|e| Error::io(e, &path))?;
+        if sync {
+            log.sync_data().map_err(|e| Error::io(e, &path))?;
+        }
+        Ok(())
     }
 
     /// Seals the active file, if any (on close, and before GC so every file is a candidate).
@@ -332,10 +445,10 @@ impl BlobStorage {
 
 /// Checks a file found on open: a bad header is corruption; a missing footer means the
 /// process stopped while appending, so the records are scanned, a torn tail truncated, and
-/// the file sealed.
-fn recover(path: &Path) -> Result<()> {
+/// the file sealed. Returns where the records of such an unsealed file now end.
+fn recover(path: &Path, was_open: bool) -> Result<Option<u64>> {
     let data = std::fs::read(path).map_err(|e| Error::io(e, path))?;
-    if data.len() < format::HEADER_LEN as usize {
+    if data.len() < format::HEADER_LEN as usize && was_open {
         // The header itself never made it: nothing can point into this file.
         std::fs::write(path, format::header()).map_err(|e| Error::io(e, path))?;
         let mut f = OpenOptions::new()
@@ -344,13 +457,19 @@ fn recover(path: &Path) -> Result<()> {
             .map_err(|e| Error::io(e, path))?;
         f.write_all(&format::footer(0))
             .map_err(|e| Error::io(e, path))?;
-        return f.sync_all().map_err(|e| Error::io(e, path));
+        f.sync_all().map_err(|e| Error::io(e, path))?;
+        return Ok(Some(0));
     }
     if &data[..8] != format::MAGIC || data[8..12] != format::VERSION.to_le_bytes() {
         return Err(Error::corruption("not a blob file (bad header)", path, 0));
     }
     if data_end(&data) != data.len() {
-        return Ok(()); // sealed
+        return Ok(None); // sealed
+    }
+    if !was_open {
+        // A sealed file that lost its footer (truncated, overwritten): damage, not a crash.
+        // Leave it as it is; reads past its end report corruption naming it.
+        return Ok(None);
     }
     let mut at = format::HEADER_LEN as usize;
     let mut count = 0u64;
@@ -374,7 +493,11 @@ fn recover(path: &Path) -> Result<()> {
         .map_err(|e| Error::io(e, path))?;
     f.write_all(&format::footer(count))
         .map_err(|e| Error::io(e, path))?;
-    f.sync_all().map_err(|e| Error::io(e, path))
+    f.sync_all().map_err(|e| Error::io(e, path))?;
+    // The file was being appended to when the process stopped. Even when it ends cleanly on
+    // a record boundary, a power loss may have cut records the LSM already points at, so the
+    // caller checks indexes against this end either way.
+    Ok(Some(at as u64))
 }
 
 #[cfg(test)]

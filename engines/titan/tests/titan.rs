@@ -29,6 +29,7 @@ fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "blob"))
         .map(|e| e.metadata().unwrap().len())
         .sum()
 }
@@ -127,6 +128,7 @@ fn damaged_setup(root: &Path) -> (PathBuf, PathBuf) {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "blob"))
         .collect();
     files.sort();
     (path, files.pop().unwrap())

@@ -1,0 +1,268 @@
+//! Fault scenarios on Titan: failpoints at its I/O sites, and a simulated power loss on its
+//! blob files (unsynced data dropped), including a deliberate durability bug the check must
+//! catch.
+
+use std::path::Path;
+use std::time::Duration;
+
+use engine_titan::TitanEngine;
+use engine_traits::{CF_DEFAULT, EngineConfig, ErrorKind, KvEngine, Readable, WriteOptions};
+use titan::TitanOptions;
+
+fn opts() -> TitanOptions {
+    TitanOptions {
+        gc_interval: None,
+        record_synced_lengths: true,
+        blob_file_size: 1 << 20,
+        ..TitanOptions::default()
+    }
+}
+
+fn open(path: &Path) -> TitanEngine {
+    TitanEngine::open_with(&EngineConfig::new(path), opts()).unwrap()
+}
+
+fn value(i: u32) -> Vec<u8> {
+    let tag = format!("value-{i}-");
+    tag.bytes()
+        .cycle()
+        .take(5000 + (i as usize * 37) % 4000)
+        .collect()
+}
+
+#[test]
+fn injected_blob_fsync_error_is_io_and_the_write_is_absent_after_reopen() {
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    e.put_opt(&WriteOptions::sync(), CF_DEFAULT, b"acked", &value(1))
+        .unwrap();
+    fail::cfg("titan::blob::fsync", "return").unwrap();
+    let err = e
+        .put_opt(&WriteOptions::sync(), CF_DEFAULT, b"failed", &value(2))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    fail::remove("titan::blob::fsync");
+    drop(e);
+    let e = open(dir.path());
+    assert_eq!(
+        e.get(CF_DEFAULT, b"acked").unwrap(),
+        Some(value(1)),
+        "the acknowledged write survives"
+    );
+    assert_eq!(
+        e.get(CF_DEFAULT, b"failed").unwrap(),
+        None,
+        "the write that returned an error is not there"
+    );
+    scenario.teardown();
+}
+
+#[test]
+fn injected_append_error_leaves_the_batch_out_entirely() {
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    fail::cfg("titan::blob::append", "return").unwrap();
+    let mut b = e.write_batch();
+    engine_traits::WriteBatch::put(&mut b, CF_DEFAULT, b"small", b"inline").unwrap();
+    engine_traits::WriteBatch::put(&mut b, CF_DEFAULT, b"large", &value(3)).unwrap();
+    assert_eq!(
+        e.write(&WriteOptions::default(), &b).unwrap_err().kind(),
+        ErrorKind::Io
+    );
+    fail::remove("titan::blob::append");
+    assert_eq!(
+        e.get(CF_DEFAULT, b"small").unwrap(),
+        None,
+        "a batch is all or nothing: the inline half is absent too"
+    );
+    scenario.teardown();
+}
+
+#[test]
+fn injected_gc_errors_leave_every_key_readable() {
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    for round in 0..3 {
+        for i in 0..40 {
+            e.put(
+                CF_DEFAULT,
+                format!("k{i}").as_bytes(),
+                &value(i * 10 + round),
+            )
+            .unwrap();
+        }
+    }
+    for site in ["titan::gc::rewrite", "titan::gc::commit"] {
+        fail::cfg(site, "return").unwrap();
+        let err = e.titan().gc(true).unwrap_err();
+        assert!(matches!(err, titan::Error::Injected(_)), "{err}");
+        fail::remove(site);
+        for i in 0..40 {
+            assert_eq!(
+                e.get(CF_DEFAULT, format!("k{i}").as_bytes()).unwrap(),
+                Some(value(i * 10 + 2)),
+                "after a failed GC at {site}, k{i} reads its value"
+            );
+        }
+    }
+    let report = e.titan().gc(true).unwrap();
+    assert!(
+        !report.files_rewritten.is_empty(),
+        "GC works again once the fault is gone: {report:?}"
+    );
+    for i in 0..40 {
+        assert_eq!(
+            e.get(CF_DEFAULT, format!("k{i}").as_bytes()).unwrap(),
+            Some(value(i * 10 + 2))
+        );
+    }
+    scenario.teardown();
+}
+
+/// Child: synced and unsynced writes of large values to fresh keys, acknowledged in a file,
+/// until killed. `FAILPOINTS` in its environment configures Titan's sites.
+#[test]
+fn power_loss_child() {
+    let Ok(dir) = std::env::var("POWER_LOSS_CHILD_DIR") else {
+        return;
+    };
+    let scenario = fail::FailScenario::setup();
+    let dir = Path::new(&dir);
+    let e = open(&dir.join("db"));
+    let mut acks = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("acked"))
+        .unwrap();
+    for i in 0.. {
+        let sync = i % 5 == 0;
+        e.put_opt(
+            &WriteOptions {
+                sync,
+                disable_wal: false,
+            },
+            CF_DEFAULT,
+            format!("w{i:07}").as_bytes(),
+            &value(i),
+        )
+        .unwrap();
+        use std::io::Write;
+        writeln!(acks, "{i} {}", u8::from(sync)).unwrap();
+    }
+    scenario.teardown();
+}
+
+/// What a power-loss run found.
+#[derive(Debug, Default)]
+struct Findings {
+    synced_checked: usize,
+    lost_synced: Vec<u32>,
+    garbage: Vec<String>,
+    unsynced_present: usize,
+    unsynced_absent: usize,
+    /// Bytes the simulated power loss cut from blob files.
+    cut_bytes: u64,
+}
+
+/// Runs the child, kills it, drops unsynced blob data, reopens and checks every write.
+fn power_loss_run(failpoints: Option<&str>) -> Findings {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "power_loss_child",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("POWER_LOSS_CHILD_DIR", dir.path());
+    cmd.env_remove("FAILPOINTS");
+    if let Some(f) = failpoints {
+        cmd.env("FAILPOINTS", f);
+    }
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let cut = titan::simulate_power_loss(&dir.path().join("db/blob")).unwrap();
+    let cut_bytes = cut.iter().map(|(_, len, keep)| len - keep).sum();
+    let acks: Vec<(u32, bool)> = std::fs::read_to_string(dir.path().join("acked"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(i, s)| (i.parse().unwrap(), s == "1"))
+        })
+        .collect();
+    assert!(
+        acks.len() > 20,
+        "the child acknowledged writes before the kill: {}",
+        acks.len()
+    );
+    let e = open(&dir.path().join("db"));
+    let mut f = Findings {
+        cut_bytes,
+        ..Findings::default()
+    };
+    let last = acks.last().unwrap().0 + 1; // one more may have been in flight
+    for i in 0..=last {
+        let synced_ack = acks.iter().any(|&(a, s)| a == i && s);
+        match e.get(CF_DEFAULT, format!("w{i:07}").as_bytes()) {
+            Ok(Some(v)) if v == value(i) => {
+                if synced_ack {
+                    f.synced_checked += 1;
+                } else {
+                    f.unsynced_present += 1;
+                }
+            }
+            Ok(None) if synced_ack => f.lost_synced.push(i),
+            Ok(None) => f.unsynced_absent += 1,
+            Ok(Some(_)) => f.garbage.push(format!("w{i:07}: wrong value")),
+            Err(err) => f.garbage.push(format!("w{i:07}: {err}")),
+        }
+    }
+    f
+}
+
+#[test]
+fn power_loss_keeps_synced_writes_and_unsynced_ones_whole_or_absent() {
+    let f = power_loss_run(None);
+    assert!(
+        f.lost_synced.is_empty(),
+        "synced writes lost: {:?}",
+        f.lost_synced
+    );
+    assert!(
+        f.garbage.is_empty(),
+        "unsynced writes read back as garbage: {:?}",
+        f.garbage
+    );
+    assert!(f.synced_checked > 5, "{f:?}");
+    if f.cut_bytes > 0 {
+        assert!(
+            f.unsynced_absent > 0,
+            "the power loss cut {} bytes, so some unsynced writes must be absent: {f:?}",
+            f.cut_bytes
+        );
+    }
+}
+
+#[test]
+fn skipping_the_blob_fsync_is_caught_as_lost_synced_writes() {
+    let f = power_loss_run(Some("titan::blob::skip_fsync=return"));
+    assert!(
+        !f.lost_synced.is_empty(),
+        "with the blob fsync skipped, power loss must lose acknowledged synced writes and the check must say so: {f:?}"
+    );
+    assert!(
+        f.garbage.is_empty(),
+        "even then nothing reads back as garbage: {:?}",
+        f.garbage
+    );
+}
