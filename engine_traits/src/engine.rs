@@ -117,6 +117,11 @@ pub trait KvEngine: Readable + Send + Sync + Sized + 'static {
     /// Applies `batch` atomically: readers see all of it or none of it, and after a crash
     /// either all of it or none of it is there. The batch is not consumed: writing it again
     /// applies the same operations again, in order. An empty batch is a no-op.
+    ///
+    /// A write that returned `Ok` with `sync` survives a crash. A write that returned an error
+    /// left the engine consistent, but whether it is there after a reopen is unknown: its log
+    /// record may have reached the file before the sync failed (RocksDB replays it; Titan's
+    /// failures before its LSM write leave it absent).
     fn write(&self, opts: &WriteOptions, batch: &Self::WriteBatch) -> Result<()>;
 
     /// A consistent view of every CF as of now. Writes after this call, `delete_range`

@@ -49,7 +49,7 @@ fn has_libclang() -> bool {
     })
 }
 
-const CHECKS: [Check; 4] = [
+const CHECKS: [Check; 5] = [
     Check {
         what: "cargo",
         why: "builds everything",
@@ -67,6 +67,12 @@ const CHECKS: [Check; 4] = [
         why: "RocksDB's bindgen loads it at build time",
         present: has_libclang,
         debian: "libclang-dev",
+    },
+    Check {
+        what: "libfiu",
+        why: "system-call fault injection for RocksDB's faults suite (fiu-run, fiu-ctrl)",
+        present: || has_command("fiu-run") && has_command("fiu-ctrl"),
+        debian: "fiu-utils libfiu-dev",
     },
     Check {
         what: "ccache",
@@ -106,7 +112,7 @@ pub fn run(fix: bool) -> Result<bool> {
         eprintln!("doctor: installing: {}", missing.join(" "));
         duct::cmd!("apt-get", "update", "-qq").run()?;
         let mut args = vec!["install", "-y", "-qq"];
-        args.extend(missing.iter().copied());
+        args.extend(missing.iter().flat_map(|p| p.split_whitespace()));
         duct::cmd("apt-get", args)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .run()?;

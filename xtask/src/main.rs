@@ -61,6 +61,14 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
         #[arg(long)]
         keep_going: bool,
     },
+    /// Failpoint plugins: list every engine's catalog, or run the fault scenarios.
+    #[command(
+        after_help = "Examples:\n  cargo xtask failpoints list\n  cargo xtask failpoints run --engine titan"
+    )]
+    Failpoints {
+        #[command(subcommand)]
+        action: FailpointsAction,
+    },
     /// Kill/reopen cycles on one engine: SIGKILL a writer, reopen, check every acknowledged
     /// synced write and batch atomicity.
     #[command(after_help = "Example:\n  cargo xtask crash --engine titan --cycles 200 --seed 7")]
@@ -88,6 +96,18 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
         /// Print the files that would be written, write nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum FailpointsAction {
+    /// Every engine's failpoint catalog: name, where it sits, what it simulates.
+    List,
+    /// The fault scenarios (each engine's `faults` suite), as a matrix.
+    Run {
+        /// Only this engine (repeatable).
+        #[arg(long = "engine", value_name = "NAME")]
+        engines: Vec<String>,
     },
 }
 
@@ -129,6 +149,41 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     keep_going,
                 },
             )
+        }
+        Command::Failpoints { action } => {
+            let ws = registry::Workspace::load()?;
+            match action {
+                FailpointsAction::List => {
+                    println!(
+                        "{:<14} {:<28} {:<26} location",
+                        "engine", "failpoint", "simulates"
+                    );
+                    for e in &ws.engines {
+                        if e.failpoints.is_empty() {
+                            println!("{:<14} (none published)", e.name);
+                        }
+                        for f in &e.failpoints {
+                            println!(
+                                "{:<14} {:<28} {:<26} {}",
+                                e.name,
+                                f.name,
+                                f.simulates.join(","),
+                                f.location
+                            );
+                        }
+                    }
+                    Ok(true)
+                }
+                FailpointsAction::Run { engines } => test_all::run(
+                    &ws,
+                    &test_all::Options {
+                        engines,
+                        suites: vec!["faults".into()],
+                        quick: true,
+                        keep_going: true,
+                    },
+                ),
+            }
         }
         Command::Crash {
             engine,

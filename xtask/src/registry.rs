@@ -51,6 +51,17 @@ impl Status {
     }
 }
 
+/// One failpoint of an engine's plugin catalog (`[[package.metadata.workbench.failpoints]]`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Failpoint {
+    /// The site's name (a `fail_point!` name, or a libfiu point).
+    pub name: String,
+    /// Where it sits.
+    pub location: String,
+    /// What configuring it simulates (`io_error`, `crash`, `delay`, `skipped_step`).
+    pub simulates: Vec<String>,
+}
+
 /// One registered engine.
 #[derive(Clone, Debug, Serialize)]
 pub struct Engine {
@@ -68,6 +79,8 @@ pub struct Engine {
     pub profile: Option<String>,
     /// Suite name -> test target name, for the suites this engine has.
     pub suites: Vec<(String, String)>,
+    /// The crate's failpoint catalog.
+    pub failpoints: Vec<Failpoint>,
     /// The crate's directory.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -131,6 +144,23 @@ impl Workspace {
                 .context("manifest dir")?
                 .to_path_buf();
             let base = field(wb, "engine")?;
+            let failpoints: Vec<Failpoint> = wb["failpoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    Ok(Failpoint {
+                        name: field(f, "name")?,
+                        location: field(f, "location")?,
+                        simulates: f["simulates"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect(),
+                    })
+                })
+                .collect::<Result<_>>()?;
             let suites_for = |suffix: &str| -> Vec<(String, String)> {
                 SUITES
                     .iter()
@@ -145,6 +175,7 @@ impl Workspace {
                 description: field(wb, "description")?,
                 profile: None,
                 suites: suites_for(""),
+                failpoints: failpoints.clone(),
                 dir: dir.clone(),
             });
             for v in wb["variants"].as_array().into_iter().flatten() {
@@ -156,6 +187,7 @@ impl Workspace {
                     description: field(v, "description")?,
                     profile: v["profile"].as_str().map(str::to_owned),
                     suites: suites_for(&format!("_{name}")),
+                    failpoints: failpoints.clone(),
                     dir: dir.clone(),
                 });
             }

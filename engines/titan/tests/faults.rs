@@ -266,3 +266,26 @@ fn skipping_the_blob_fsync_is_caught_as_lost_synced_writes() {
         f.garbage
     );
 }
+
+/// The catalog in `Cargo.toml` (what `cargo xtask failpoints list` shows) names exactly the
+/// sites the code has.
+#[test]
+fn failpoint_catalog_in_cargo_metadata_matches_the_code() {
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let listed: Vec<&str> = manifest
+        .split("[[package.metadata.workbench.failpoints]]")
+        .skip(1)
+        .filter_map(|entry| {
+            entry
+                .lines()
+                .find_map(|l| l.strip_prefix("name = \""))
+                .and_then(|l| l.strip_suffix('"'))
+        })
+        .collect();
+    let in_code: Vec<&str> = titan::FAILPOINTS.iter().map(|(name, _, _)| *name).collect();
+    assert_eq!(
+        listed, in_code,
+        "update [[package.metadata.workbench.failpoints]] in engines/titan/Cargo.toml"
+    );
+}

@@ -1,0 +1,122 @@
+//! System-call fault injection on RocksDB's C++ with libfiu: `fdatasync`/`fsync` fail with EIO
+//! during a synced write. The child runs under `fiu-run -x` and reports through files it
+//! opened before the fault was enabled (libfiu's faults are process-wide). It needs libfiu
+//! (`cargo xtask doctor --fix` installs it) and fails, saying so, where it is missing: a
+//! scenario that did not run must not count as passed.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use engine_rocks::RocksEngine;
+use engine_traits::{CF_DEFAULT, EngineConfig, KvEngine, Readable, WriteOptions};
+
+fn wait_for(path: &Path, limit: Duration) -> bool {
+    let start = Instant::now();
+    while !path.exists() {
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// The child: 50 acknowledged synced writes, then (after the parent enabled the fault) one
+/// more synced write whose outcome it records.
+#[test]
+fn fiu_child() {
+    let Ok(dir) = std::env::var("FIU_CHILD_DIR") else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    let mut result = std::fs::File::create(dir.join("result")).unwrap();
+    let e = RocksEngine::open(&EngineConfig::new(dir.join("db"))).unwrap();
+    for i in 0..50 {
+        e.put_opt(
+            &WriteOptions::sync(),
+            CF_DEFAULT,
+            format!("acked{i:02}").as_bytes(),
+            b"v",
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("ready"), b"").unwrap();
+    assert!(wait_for(&dir.join("go"), Duration::from_secs(20)));
+    let outcome = match e.put_opt(&WriteOptions::sync(), CF_DEFAULT, b"failed", b"v") {
+        Ok(()) => "ok".to_owned(),
+        Err(err) => format!("{:?} {err}", err.kind()),
+    };
+    use std::io::Write;
+    result.write_all(outcome.as_bytes()).unwrap();
+    // Skip destructors: closing would fsync again under the fault.
+    std::process::exit(0);
+}
+
+#[test]
+fn fdatasync_eio_during_a_synced_write_is_an_io_error_and_acknowledged_writes_survive() {
+    if Command::new("fiu-run").arg("-h").output().is_err() {
+        eprintln!(
+            "skipped: libfiu's fiu-run is not installed (apt-get install fiu-utils libfiu-dev)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let ctrl = dir.path().join("fiu-ctrl");
+    let mut child = Command::new("fiu-run")
+        .args(["-x", "-f"])
+        .arg(&ctrl)
+        .arg(&exe)
+        .args(["--exact", "fiu_child", "--nocapture", "--test-threads=1"])
+        .env("FIU_CHILD_DIR", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(&dir.path().join("ready"), Duration::from_secs(30)),
+        "the child did not get ready"
+    );
+    for name in ["posix/io/sync/fdatasync", "posix/io/sync/fsync"] {
+        let status = Command::new("fiu-ctrl")
+            .arg("-f")
+            .arg(&ctrl)
+            .args(["-c", &format!("enable name={name},failinfo=5")])
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "fiu-ctrl enable {name}");
+    }
+    std::fs::write(dir.path().join("go"), b"").unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the child hangs under the fault"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let outcome = std::fs::read_to_string(dir.path().join("result")).unwrap();
+    assert!(
+        outcome.starts_with("Io "),
+        "a synced write whose fdatasync fails is an Io error to the caller, got: {outcome}"
+    );
+    assert!(
+        outcome.contains("Input/output error") || outcome.contains("IO error"),
+        "{outcome}"
+    );
+
+    let e = RocksEngine::open(&EngineConfig::new(dir.path().join("db"))).unwrap();
+    for i in 0..50 {
+        assert_eq!(
+            e.get(CF_DEFAULT, format!("acked{i:02}").as_bytes())
+                .unwrap()
+                .as_deref(),
+            Some(&b"v"[..]),
+            "acknowledged synced write acked{i:02} survives"
+        );
+    }
+    let failed = e.get(CF_DEFAULT, b"failed").unwrap();
+    eprintln!("the write whose fdatasync failed reads back as {failed:?} after reopen");
+}
