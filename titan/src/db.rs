@@ -217,7 +217,9 @@ impl Inner {
         let mut obsolete = self.obsolete.lock().unwrap_or_else(|e| e.into_inner());
         let mut keep = Vec::new();
         for (file, seq) in obsolete.drain(..) {
-            if min_pin.is_none_or(|p| p >= seq) {
+            if min_pin.is_none_or(|p| p >= seq)
+                && crate::fail_point("titan::gc::delete_obsolete").is_ok()
+            {
                 self.blobs.delete(file)?;
                 self.counters
                     .gc_files_deleted

@@ -96,7 +96,7 @@ impl From<rust_rocksdb::rocksdb::Error> for Error {
 
 /// The failpoint sites of Titan, for the failpoint plugin catalog: (name, where, what a test
 /// may do there).
-pub const FAILPOINTS: [(&str, &str, &str); 6] = [
+pub const FAILPOINTS: [(&str, &str, &str); 8] = [
     (
         "titan::blob::append",
         "before large values are appended to the active blob file",
@@ -106,6 +106,11 @@ pub const FAILPOINTS: [(&str, &str, &str); 6] = [
         "titan::blob::fsync",
         "after the blob fsync of a synced write, before the LSM write",
         "return: error after the data is durable",
+    ),
+    (
+        "titan::blob::short_write",
+        "inside the blob append: half the bytes are written, then an error",
+        "return: a short write",
     ),
     (
         "titan::blob::skip_fsync",
@@ -126,6 +131,11 @@ pub const FAILPOINTS: [(&str, &str, &str); 6] = [
         "titan::gc::commit",
         "after GC wrote new records, before it commits new indexes",
         "return/panic: new file is garbage, old stays",
+    ),
+    (
+        "titan::gc::delete_obsolete",
+        "before an obsolete blob file is deleted",
+        "return: the file is kept for the next pass",
     ),
 ];
 

@@ -300,7 +300,23 @@ impl BlobStorage {
             buf.extend_from_slice(r);
         }
         let path = self.dir.join(file_name(file.number));
-        file.file.write_all(&buf).map_err(|e| Error::io(e, &path))?;
+        let written = if crate::fail_point_hit("titan::blob::short_write") {
+            // A short write: half the bytes reach the file, then the device fails.
+            file.file
+                .write_all(&buf[..buf.len() / 2])
+                .and(Err(std::io::Error::other("injected short write")))
+        } else {
+            file.file.write_all(&buf)
+        };
+        if let Err(e) = written {
+            // Part of the buffer may be in the file. Cut it back to the last whole record, or
+            // every later index would point `written` bytes early; if even that fails, the
+            // caller gets this error and the next write starts a new file.
+            if file.file.set_len(file.offset).is_err() {
+                file.offset = u64::MAX;
+            }
+            return Err(Error::io(e, &path));
+        }
         file.offset += buf.len() as u64;
         file.records += records.len() as u64;
         Ok(out)

@@ -289,3 +289,81 @@ fn failpoint_catalog_in_cargo_metadata_matches_the_code() {
         "update [[package.metadata.workbench.failpoints]] in engines/titan/Cargo.toml"
     );
 }
+
+#[test]
+fn a_short_blob_write_fails_the_write_and_later_writes_stay_readable() {
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    e.put(CF_DEFAULT, b"before", &value(1)).unwrap();
+    fail::cfg("titan::blob::short_write", "return").unwrap();
+    assert_eq!(
+        e.put(CF_DEFAULT, b"torn", &value(2)).unwrap_err().kind(),
+        ErrorKind::Io
+    );
+    fail::remove("titan::blob::short_write");
+    for i in 0..20 {
+        e.put(CF_DEFAULT, format!("after{i}").as_bytes(), &value(10 + i))
+            .unwrap();
+    }
+    assert_eq!(
+        e.get(CF_DEFAULT, b"torn").unwrap(),
+        None,
+        "the failed write is absent"
+    );
+    assert_eq!(e.get(CF_DEFAULT, b"before").unwrap(), Some(value(1)));
+    for i in 0..20 {
+        assert_eq!(
+            e.get(CF_DEFAULT, format!("after{i}").as_bytes()).unwrap(),
+            Some(value(10 + i)),
+            "writes after a short write point at the right offsets"
+        );
+    }
+    e.titan()
+        .gc(true)
+        .expect("GC scans the file cleanly: no half record was left in it");
+    drop(e);
+    let e = open(dir.path());
+    assert_eq!(
+        e.get(CF_DEFAULT, b"after19").unwrap(),
+        Some(value(29)),
+        "and after reopen"
+    );
+    scenario.teardown();
+}
+
+#[test]
+fn an_injected_error_before_deleting_an_obsolete_file_keeps_it_for_the_next_pass() {
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    for round in 0..2 {
+        for i in 0..10 {
+            e.put(
+                CF_DEFAULT,
+                format!("k{i}").as_bytes(),
+                &value(i + round * 100),
+            )
+            .unwrap();
+        }
+    }
+    fail::cfg("titan::gc::delete_obsolete", "return").unwrap();
+    let first = e.titan().gc(true).unwrap();
+    assert!(
+        !first.files_rewritten.is_empty() && first.files_deleted.is_empty(),
+        "{first:?}"
+    );
+    fail::remove("titan::gc::delete_obsolete");
+    let second = e.titan().gc(false).unwrap();
+    assert_eq!(
+        second.files_deleted, first.files_rewritten,
+        "the next pass deletes what the failed one kept"
+    );
+    for i in 0..10 {
+        assert_eq!(
+            e.get(CF_DEFAULT, format!("k{i}").as_bytes()).unwrap(),
+            Some(value(i + 100))
+        );
+    }
+    scenario.teardown();
+}
