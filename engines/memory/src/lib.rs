@@ -159,6 +159,12 @@ impl KvEngine for MemoryEngine {
 
     fn write(&self, opts: &WriteOptions, batch: &OpBatch) -> Result<()> {
         opts.check()?;
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!("memory::write", |_| Err(Error::Io {
+            message: "injected failure at failpoint memory::write".into(),
+            path: None,
+            source: None,
+        }));
         if batch.cfs() != &self.cfs[..] {
             return Err(Error::invalid(
                 "write batch was made by an engine with other column families",

@@ -156,7 +156,21 @@ fn read_opts(fill_cache: bool) -> rocksdb::ReadOptions {
     r
 }
 
+/// Evaluates one of the wrapper's failpoint sites: an injected `Io` error when a test set it
+/// to `return`. Compiled to nothing without the `failpoints` feature.
+fn fail_point(name: &str) -> Result<()> {
+    #[cfg(feature = "failpoints")]
+    fail::fail_point!(name, |_| Err(Error::Io {
+        message: format!("injected failure at failpoint {name}"),
+        path: None,
+        source: None,
+    }));
+    let _ = name;
+    Ok(())
+}
+
 fn write_opts(opts: &WriteOptions) -> Result<rocksdb::WriteOptions> {
+    fail_point("rocks::write")?;
     opts.check()?;
     let mut w = rocksdb::WriteOptions::default();
     w.set_sync(opts.sync);
@@ -372,6 +386,7 @@ impl KvEngine for RocksEngine {
     }
 
     fn write(&self, opts: &WriteOptions, batch: &RocksWriteBatch) -> Result<()> {
+        fail_point("rocks::write")?;
         opts.check()?;
         if !std::ptr::eq(batch.db.as_ptr(), Arc::as_ptr(&self.db)) {
             return Err(Error::invalid(
@@ -401,6 +416,7 @@ impl KvEngine for RocksEngine {
     fn flush(&self) -> Result<()> {
         for name in self.cfs.iter() {
             let handle = self.cf(name)?;
+            fail_point("rocks::flush")?;
             self.db.flush_cf(handle).map_err(|e| self.err(e))?;
         }
         Ok(())
@@ -479,6 +495,7 @@ impl BulkIngest for RocksEngine {
 impl ManualCompaction for RocksEngine {
     fn compact_range(&self, cf: &str, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
         let handle = self.cf(cf)?;
+        fail_point("rocks::compaction")?;
         self.db.compact_range_cf(handle, start, end);
         Ok(())
     }

@@ -120,3 +120,53 @@ fn fdatasync_eio_during_a_synced_write_is_an_io_error_and_acknowledged_writes_su
     let failed = e.get(CF_DEFAULT, b"failed").unwrap();
     eprintln!("the write whose fdatasync failed reads back as {failed:?} after reopen");
 }
+
+/// The wrapper's own sites: an injected error at write, flush or compaction reaches the
+/// caller as `Io`, applies nothing, and leaves every value readable.
+#[test]
+fn injected_errors_at_the_wrappers_sites_change_nothing() {
+    use engine_traits::{ErrorKind, ManualCompaction, WriteBatch};
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let e = RocksEngine::open(&EngineConfig::new(dir.path())).unwrap();
+    e.put(CF_DEFAULT, b"kept", b"1").unwrap();
+    fail::cfg("rocks::write", "return").unwrap();
+    let mut b = e.write_batch();
+    b.put(CF_DEFAULT, b"a", b"x").unwrap();
+    assert_eq!(
+        e.write(&WriteOptions::sync(), &b).unwrap_err().kind(),
+        ErrorKind::Io
+    );
+    assert_eq!(
+        e.put(CF_DEFAULT, b"c", b"z").unwrap_err().kind(),
+        ErrorKind::Io
+    );
+    fail::remove("rocks::write");
+    assert_eq!(
+        e.get(CF_DEFAULT, b"a").unwrap(),
+        None,
+        "a batch that failed at the wrapper applies nothing"
+    );
+    for site in ["rocks::flush", "rocks::compaction"] {
+        fail::cfg(site, "return").unwrap();
+        let r = if site == "rocks::flush" {
+            e.flush()
+        } else {
+            e.compact_range(CF_DEFAULT, None, None)
+        };
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::Io, "{site}");
+        fail::remove(site);
+        assert_eq!(
+            e.get(CF_DEFAULT, b"kept").unwrap().as_deref(),
+            Some(&b"1"[..]),
+            "after a failed {site}"
+        );
+    }
+    e.write(&WriteOptions::sync(), &b).unwrap();
+    assert_eq!(
+        e.get(CF_DEFAULT, b"a").unwrap().as_deref(),
+        Some(&b"x"[..]),
+        "writes work again"
+    );
+    scenario.teardown();
+}
