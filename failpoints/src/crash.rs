@@ -37,6 +37,9 @@ pub struct CrashConfig {
     pub kill_after_ms: (u64, u64),
     /// Largest value written (engines that separate large values see both kinds).
     pub max_value: usize,
+    /// A failpoint to arm in the child with `return(abort)` (2% of passes): the child dies
+    /// there instead of, or before, the SIGKILL.
+    pub abort_at: Option<String>,
 }
 
 impl CrashConfig {
@@ -57,6 +60,7 @@ impl CrashConfig {
             seed,
             kill_after_ms: (40, 250),
             max_value: 8 << 10,
+            abort_at: None,
         }
     }
 }
@@ -157,6 +161,9 @@ fn describe_diff(got: &State, want: &State) -> String {
 
 /// The child: writes the history from `CRASH_START` until killed.
 fn child<E: KvEngine>(dir: &Path, configure: fn(EngineConfig) -> EngineConfig) -> ! {
+    // FAILPOINTS (e.g. "titan::lsm::before_write=2%return(abort)") arms crash points; the
+    // child never returns, so the scenario stays armed until the process dies.
+    std::mem::forget(fail::FailScenario::setup());
     let seed: u64 = std::env::var("CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -230,6 +237,7 @@ fn cycles<E: KvEngine>(
     let mut model = State::new();
     let mut applied: u64 = 0; // batches in the recovered state
     let mut acked_synced = 0usize;
+    let mut aborted = 0usize;
     let started = Instant::now();
     let replay = |cycle: usize| {
         format!(
@@ -245,15 +253,29 @@ fn cycles<E: KvEngine>(
             .env("CRASH_SEED", cfg.seed.to_string())
             .env("CRASH_START", applied.to_string())
             .env("CRASH_MAX_VALUE", cfg.max_value.to_string())
+            .env(
+                "FAILPOINTS",
+                cfg.abort_at
+                    .as_ref()
+                    .map(|s| format!("{s}=2%return(abort)"))
+                    .unwrap_or_default(),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("spawning the child: {e}"))?;
-        std::thread::sleep(Duration::from_millis(
-            rng.random_range(cfg.kill_after_ms.0..=cfg.kill_after_ms.1),
-        ));
-        child.kill().map_err(|e| format!("SIGKILL: {e}"))?;
-        child.wait().map_err(|e| e.to_string())?;
+        let deadline = Instant::now()
+            + Duration::from_millis(rng.random_range(cfg.kill_after_ms.0..=cfg.kill_after_ms.1));
+        // Wait for the deadline, or for the child to die at its failpoint first.
+        while Instant::now() < deadline && child.try_wait().map_err(|e| e.to_string())?.is_none() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+            aborted += 1;
+        } else {
+            child.kill().map_err(|e| format!("SIGKILL: {e}"))?;
+            child.wait().map_err(|e| e.to_string())?;
+        }
 
         let acks: Vec<(u64, bool)> = std::fs::read_to_string(dir.join("acked"))
             .unwrap_or_default()
@@ -334,30 +356,70 @@ fn cycles<E: KvEngine>(
         }
     }
     Ok(format!(
-        "{} cycles in {:.1}s: {} batches recovered, {} acknowledged synced batches checked",
+        "{} cycles in {:.1}s: {} batches recovered, {} acknowledged synced batches checked, {} cycles ended at the failpoint{}",
         cfg.cycles,
         started.elapsed().as_secs_f64(),
         applied,
-        acked_synced
+        acked_synced,
+        aborted,
+        cfg.abort_at
+            .as_ref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default()
     ))
 }
 
 /// The entry point of an engine's `tests/crash.rs`: the child when `CRASH_CHILD_DIR` is set,
 /// otherwise one libtest trial running every cycle.
-pub fn main<E: KvEngine>(engine: &'static str, configure: fn(EngineConfig) -> EngineConfig) -> ! {
+///
+/// Besides the SIGKILL cycles, every site of the engine's catalog that simulates a `crash`
+/// gets a trial of its own (`manifest_dir`: pass `env!("CARGO_MANIFEST_DIR")`): the child
+/// aborts there, and the same checks run.
+pub fn main<E: KvEngine>(
+    engine: &'static str,
+    manifest_dir: &'static str,
+    configure: fn(EngineConfig) -> EngineConfig,
+) -> ! {
     if let Some(dir) = std::env::var_os("CRASH_CHILD_DIR") {
         child::<E>(&PathBuf::from(dir), configure);
     }
     let args = Arguments::from_args();
     let cfg = CrashConfig::from_env();
     let name = format!("crash::kill_reopen_{}_cycles", cfg.cycles);
-    let trial = Trial::test(name, move || {
-        let summary = run_cycles::<E>(engine, &cfg, configure).map_err(Failed::from)?;
-        eprintln!("{engine}: {summary}");
-        Ok(())
-    })
-    .with_kind(engine);
-    libtest_mimic::run(&args, vec![trial]).exit()
+    let quick = std::env::var_os("WORKBENCH_QUICK").is_some();
+    let mut trials = Vec::new();
+    let kill_cfg = cfg.clone();
+    trials.push(
+        Trial::test(name, move || {
+            let summary = run_cycles::<E>(engine, &kill_cfg, configure).map_err(Failed::from)?;
+            eprintln!("{engine}: {summary}");
+            Ok(())
+        })
+        .with_kind(engine),
+    );
+    for site in crate::catalog(manifest_dir)
+        .into_iter()
+        .filter(|s| s.simulates.iter().any(|x| x == "crash"))
+    {
+        let cfg = CrashConfig {
+            cycles: if quick { 3 } else { 10 },
+            kill_after_ms: (300, 600),
+            abort_at: Some(site.name.clone()),
+            seed: cfg.seed + 1,
+            ..cfg.clone()
+        };
+        trials.push(
+            Trial::test(format!("crash::abort_at::{}", site.name), move || {
+                let summary = run_cycles::<E>(engine, &cfg, configure).map_err(Failed::from)?;
+                eprintln!("{engine}: {summary}");
+                Ok(())
+            })
+            .with_kind(engine),
+        );
+    }
+    let mut args = args;
+    args.test_threads = Some(1); // the trials share nothing, but each already uses a core
+    libtest_mimic::run(&args, trials).exit()
 }
 
 #[cfg(test)]

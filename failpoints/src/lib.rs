@@ -16,6 +16,50 @@
 #![deny(missing_docs)]
 
 pub mod crash;
+pub mod scenarios;
+
+/// One entry of an engine's published catalog, read from its `Cargo.toml`
+/// (`[[package.metadata.workbench.failpoints]]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogEntry {
+    /// The site's name.
+    pub name: String,
+    /// What it simulates: `io_error`, `crash`, `delay`, `skipped_step`.
+    pub simulates: Vec<String>,
+}
+
+/// Reads the failpoint catalog of the crate in `manifest_dir` (pass
+/// `env!("CARGO_MANIFEST_DIR")`). Only `fail` sites (names with `::`) are returned: libfiu
+/// points need a process of their own and have scenarios of their own.
+pub fn catalog(manifest_dir: &str) -> Vec<CatalogEntry> {
+    let text = std::fs::read_to_string(std::path::Path::new(manifest_dir).join("Cargo.toml"))
+        .unwrap_or_default();
+    text.split("[[package.metadata.workbench.failpoints]]")
+        .skip(1)
+        .filter_map(|entry| {
+            let entry = entry.split("\n[").next().unwrap_or(entry);
+            let value = |key: &str| {
+                entry.lines().find_map(|l| {
+                    l.trim()
+                        .strip_prefix(key)?
+                        .trim()
+                        .strip_prefix('=')
+                        .map(|v| v.trim().to_owned())
+                })
+            };
+            let name = value("name")?.trim_matches('"').to_owned();
+            let simulates = value("simulates")
+                .unwrap_or_default()
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .map(|s| s.trim().trim_matches('"').to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            name.contains("::")
+                .then_some(CatalogEntry { name, simulates })
+        })
+        .collect()
+}
 
 /// What a failpoint simulates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

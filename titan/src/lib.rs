@@ -141,9 +141,15 @@ pub const FAILPOINTS: [(&str, &str, &str); 8] = [
 
 /// Evaluates failpoint `name`: `Err(Injected)` when a test configured `return` there.
 /// Compiled to nothing without the `failpoints` feature.
+/// `return(abort)` aborts the process there (a crash point for the crash harness).
 pub(crate) fn fail_point(name: &str) -> Result<()> {
     #[cfg(feature = "failpoints")]
-    fail::fail_point!(name, |_| Err(Error::Injected(name.to_owned())));
+    fail::fail_point!(name, |arg: Option<String>| {
+        if arg.as_deref() == Some("abort") {
+            std::process::abort();
+        }
+        Err(Error::Injected(name.to_owned()))
+    });
     let _ = name;
     Ok(())
 }

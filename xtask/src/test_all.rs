@@ -212,7 +212,7 @@ fn run_suite(ws: &Workspace, engine: &Engine, suite: &str, target: &str, quick: 
         ],
     )
     .dir(&ws.root)
-    .stderr_to_stdout()
+    // stdout (libtest's lines) is parsed; stderr (build output, suites' progress) streams live.
     .stdout_capture()
     .unchecked();
     if quick {

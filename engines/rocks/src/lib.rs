@@ -157,14 +157,20 @@ fn read_opts(fill_cache: bool) -> rocksdb::ReadOptions {
 }
 
 /// Evaluates one of the wrapper's failpoint sites: an injected `Io` error when a test set it
-/// to `return`. Compiled to nothing without the `failpoints` feature.
+/// to `return`, a process abort (a crash point) for `return(abort)`. Compiled to nothing
+/// without the `failpoints` feature.
 fn fail_point(name: &str) -> Result<()> {
     #[cfg(feature = "failpoints")]
-    fail::fail_point!(name, |_| Err(Error::Io {
-        message: format!("injected failure at failpoint {name}"),
-        path: None,
-        source: None,
-    }));
+    fail::fail_point!(name, |arg: Option<String>| {
+        if arg.as_deref() == Some("abort") {
+            std::process::abort();
+        }
+        Err(Error::Io {
+            message: format!("injected failure at failpoint {name}"),
+            path: None,
+            source: None,
+        })
+    });
     let _ = name;
     Ok(())
 }

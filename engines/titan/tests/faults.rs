@@ -367,3 +367,16 @@ fn an_injected_error_before_deleting_an_obsolete_file_keeps_it_for_the_next_pass
     }
     scenario.teardown();
 }
+
+/// The engine-agnostic scenario over this engine's published catalog.
+#[test]
+fn every_catalogued_io_error_site_fails_with_io_and_loses_nothing_acknowledged() {
+    let report = failpoints::scenarios::io_errors_are_io_and_lose_nothing_acknowledged::<
+        engine_titan::TitanEngine,
+    >(env!("CARGO_MANIFEST_DIR"), |c| c)
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!report.is_empty(), "the catalog offers io_error sites");
+    for line in report {
+        eprintln!("{line}");
+    }
+}
