@@ -1,6 +1,7 @@
 //! The library half of `cargo xtask`, so integration tests can call the generators directly
 //! (see `main.rs` for what xtask is and is not for).
 
+pub mod board;
 pub mod doctor;
 pub mod list;
 pub mod new_engine;

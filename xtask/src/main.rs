@@ -12,7 +12,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{doctor, list, new_engine, registry, test_all};
+use xtask::{board, doctor, list, new_engine, registry, test_all};
 
 /// The Engine SIG Workbench's commands.
 #[derive(Parser)]
@@ -69,6 +69,12 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
         #[command(subcommand)]
         action: FailpointsAction,
     },
+    /// The SIG task board (docs/board.yaml): validate it, or render docs/board.md.
+    #[command(after_help = "Examples:\n  cargo xtask board check\n  cargo xtask board render")]
+    Board {
+        #[command(subcommand)]
+        action: BoardAction,
+    },
     /// Kill/reopen cycles on one engine: SIGKILL a writer, reopen, check every acknowledged
     /// synced write and batch atomicity.
     #[command(after_help = "Example:\n  cargo xtask crash --engine titan --cycles 200 --seed 7")]
@@ -97,6 +103,14 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum BoardAction {
+    /// Validate docs/board.yaml: errors name the line and the task.
+    Check,
+    /// Write docs/board.md from docs/board.yaml.
+    Render,
 }
 
 #[derive(Subcommand)]
@@ -149,6 +163,20 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     keep_going,
                 },
             )
+        }
+        Command::Board { action } => {
+            let ws = registry::Workspace::load()?;
+            let board = board::load(&ws.root)?;
+            match action {
+                BoardAction::Check => {
+                    println!("docs/board.yaml: {} tasks, valid", board.tasks.len())
+                }
+                BoardAction::Render => {
+                    std::fs::write(ws.root.join("docs/board.md"), board::render(&board))?;
+                    println!("wrote docs/board.md ({} tasks)", board.tasks.len());
+                }
+            }
+            Ok(true)
         }
         Command::Failpoints { action } => {
             let ws = registry::Workspace::load()?;

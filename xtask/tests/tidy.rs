@@ -238,3 +238,15 @@ fn workflows_are_well_formed() {
     }
     assert!(seen > 0, "no workflows found");
 }
+
+/// docs/board.md is generated; it must match docs/board.yaml.
+#[test]
+fn board_md_is_current() {
+    let board = xtask::board::load(&root()).unwrap_or_else(|e| panic!("{e}"));
+    let rendered = xtask::board::render(&board);
+    let on_disk = std::fs::read_to_string(root().join("docs/board.md")).unwrap_or_default();
+    assert!(
+        rendered == on_disk,
+        "docs/board.md is stale: run `cargo xtask board render`"
+    );
+}

@@ -1,0 +1,37 @@
+//! The rendered board is pinned by a snapshot of a small fixture.
+
+const FIXTURE: &str = "\
+tasks:
+  - id: b-task
+    title: Second area task
+    area: titan
+    status: todo
+    difficulty: hard
+    mentor: \"@b\"
+    labels: [performance]
+    body: |
+      Make it fast,
+      then make it faster.
+
+      Details nobody reads in the summary.
+  - id: a-task
+    title: First area task
+    area: engine_traits
+    status: in-progress
+    difficulty: easy
+    mentor: \"@a\"
+    body: Short.
+  - id: done-task
+    title: Finished
+    area: docs
+    status: done
+    difficulty: medium
+    mentor: \"@c\"
+    body: Done already.
+";
+
+#[test]
+fn rendered_board_groups_by_status_then_area() {
+    let board = xtask::board::parse(FIXTURE, "fixture.yaml").unwrap();
+    insta::assert_snapshot!("board_fixture", xtask::board::render(&board));
+}
