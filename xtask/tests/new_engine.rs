@@ -81,7 +81,13 @@ fn dry_run_lists_files_and_writes_nothing() {
 
 fn copy_tracked_files(from: &Path, to: &Path) {
     let out = Command::new("git")
-        .args(["ls-files", "-z"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(from)
         .output()
         .expect("git is available");
