@@ -175,12 +175,7 @@ pub fn simulate_power_loss(dir: &Path) -> std::io::Result<Vec<(u64, u64, u64)>> 
     let mut cut = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let Some(number) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".blob"))
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
+        let Some(number) = blob_number(&path) else {
             continue;
         };
         let len = std::fs::metadata(&path)?.len();
@@ -191,6 +186,15 @@ pub fn simulate_power_loss(dir: &Path) -> std::io::Result<Vec<(u64, u64, u64)>> 
         }
     }
     Ok(cut)
+}
+
+/// The number of a blob file from its path (`000042.blob` -> 42), `None` for other files.
+fn blob_number(path: &Path) -> Option<u64> {
+    path.file_name()?
+        .to_str()?
+        .strip_suffix(".blob")?
+        .parse()
+        .ok()
 }
 
 fn file_name(number: u64) -> String {
@@ -218,12 +222,7 @@ impl BlobStorage {
         let was_open = read_open_log(dir);
         for entry in std::fs::read_dir(dir).map_err(|e| Error::io(e, dir))? {
             let path = entry.map_err(|e| Error::io(e, dir))?.path();
-            let Some(number) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".blob"))
-                .and_then(|n| n.parse::<u64>().ok())
-            else {
+            let Some(number) = blob_number(&path) else {
                 continue;
             };
             max = max.max(number);

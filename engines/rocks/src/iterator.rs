@@ -8,24 +8,57 @@ use rust_rocksdb::rocksdb::{DB, DBRawIteratorWithThreadMode};
 
 use crate::map_status;
 
+/// Turns the bytes RocksDB stores into the value callers see. Plain RocksDB stores values as
+/// they are; an engine layered on RocksDB (Titan) stores an index and reads the value from
+/// elsewhere, only when asked.
+pub trait ResolveValue {
+    /// The value for `key`, whose stored bytes are `raw`.
+    fn resolve<'v>(&'v self, key: &[u8], raw: &'v [u8]) -> Result<Cow<'v, [u8]>>;
+}
+
+/// Values are stored as they are.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Plain;
+
+impl ResolveValue for Plain {
+    fn resolve<'v>(&'v self, _key: &[u8], raw: &'v [u8]) -> Result<Cow<'v, [u8]>> {
+        Ok(Cow::Borrowed(raw))
+    }
+}
+
 /// A bounded RocksDB iterator over one CF of an engine or snapshot. Bounds live in RocksDB's
-/// `ReadOptions`, so RocksDB itself stops at them.
-pub struct RocksIterator<'a> {
+/// `ReadOptions`, so RocksDB itself stops at them. `R` turns stored bytes into values.
+pub struct RocksIterator<'a, R: ResolveValue = Plain> {
     it: DBRawIteratorWithThreadMode<'a, DB>,
     prefix_mode: bool,
     path: PathBuf,
+    /// Declared after `it`, so whatever it keeps alive (Titan's pin) outlives the iterator.
+    resolver: R,
 }
 
-impl<'a> RocksIterator<'a> {
+impl<'a> RocksIterator<'a, Plain> {
     pub(crate) fn new(
         it: DBRawIteratorWithThreadMode<'a, DB>,
         prefix_mode: bool,
         path: PathBuf,
     ) -> Self {
+        Self::with_resolver(it, prefix_mode, path, Plain)
+    }
+}
+
+impl<'a, R: ResolveValue> RocksIterator<'a, R> {
+    /// An iterator whose values go through `resolver`; `path` names the engine in errors.
+    pub fn with_resolver(
+        it: DBRawIteratorWithThreadMode<'a, DB>,
+        prefix_mode: bool,
+        path: PathBuf,
+        resolver: R,
+    ) -> Self {
         RocksIterator {
             it,
             prefix_mode,
             path,
+            resolver,
         }
     }
 
@@ -59,7 +92,7 @@ impl<'a> RocksIterator<'a> {
     }
 }
 
-impl EngineIterator for RocksIterator<'_> {
+impl<R: ResolveValue> EngineIterator for RocksIterator<'_, R> {
     fn seek(&mut self, key: &[u8]) -> Result<bool> {
         self.it.seek(key);
         self.settle()
@@ -103,8 +136,8 @@ impl EngineIterator for RocksIterator<'_> {
     }
 
     fn value(&self) -> Result<Cow<'_, [u8]>> {
-        Ok(Cow::Borrowed(
-            self.it.value().expect(INVALID_ITERATOR_PANIC),
-        ))
+        let key = self.it.key().expect(INVALID_ITERATOR_PANIC);
+        let raw = self.it.value().expect(INVALID_ITERATOR_PANIC);
+        self.resolver.resolve(key, raw)
     }
 }

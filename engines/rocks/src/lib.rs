@@ -35,7 +35,7 @@ use rust_rocksdb::rocksdb::{
 use rust_rocksdb::{OptionsProfile, RocksStats};
 
 pub use error::map_status;
-pub use iterator::RocksIterator;
+pub use iterator::{Plain, ResolveValue, RocksIterator};
 
 /// RocksDB as a [`KvEngine`].
 pub struct RocksEngine {
@@ -186,7 +186,11 @@ fn write_opts(opts: &WriteOptions) -> Result<rocksdb::WriteOptions> {
 
 /// Read options for an iterator: bounds, prefix mode, and total-order seek when a prefix
 /// extractor is configured but prefix mode is off (otherwise RocksDB may skip keys).
-fn iter_read_opts(opts: &IterOptions, prefix_len: Option<usize>) -> Result<rocksdb::ReadOptions> {
+/// `InvalidArgument` for reversed bounds or prefix mode without a prefix length.
+pub fn iter_read_opts(
+    opts: &IterOptions,
+    prefix_len: Option<usize>,
+) -> Result<rocksdb::ReadOptions> {
     opts.check()?;
     if opts.prefix_same_as_start && prefix_len.is_none() {
         return Err(Error::invalid(

@@ -17,12 +17,12 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
+use engine_rocks::{ResolveValue, RocksIterator};
 use engine_traits::{
-    BatchOp, Capabilities, EngineConfig, EngineIterator, EngineStats, Error,
-    INVALID_ITERATOR_PANIC, IterOptions, KvEngine, ManualCompaction, OpBatch, ReadOptions,
-    Readable, Result, Statistics, WriteBatch, WriteOptions,
+    BatchOp, Capabilities, EngineConfig, EngineStats, Error, IterOptions, KvEngine,
+    ManualCompaction, OpBatch, ReadOptions, Readable, Result, Statistics, WriteBatch, WriteOptions,
 };
-use rust_rocksdb::rocksdb::{DB, DBRawIteratorWithThreadMode, Options};
+use rust_rocksdb::rocksdb::{DB, Options};
 use rust_rocksdb::{OptionsProfile, RocksStats};
 use titan::{Pin, TitanDb, TitanOptions, TitanSnapshot, WriteOp};
 
@@ -105,20 +105,12 @@ impl TitanEngine {
     }
 }
 
+/// Titan's iterators are RocksDB's; prefix seek is not offered yet.
 fn iter_read_opts(opts: &IterOptions) -> Result<rust_rocksdb::rocksdb::ReadOptions> {
-    opts.check()?;
     if opts.prefix_same_as_start {
         return Err(Error::not_supported("prefix_seek"));
     }
-    let mut r = rust_rocksdb::rocksdb::ReadOptions::default();
-    r.fill_cache(opts.fill_cache);
-    if let Some(l) = &opts.lower_bound {
-        r.set_iterate_lower_bound(l.clone());
-    }
-    if let Some(u) = &opts.upper_bound {
-        r.set_iterate_upper_bound(u.clone());
-    }
-    Ok(r)
+    engine_rocks::iter_read_opts(opts, None)
 }
 
 impl Readable for TitanEngine {
@@ -143,12 +135,17 @@ impl Readable for TitanEngine {
             .cf_handle(cf)
             .ok_or_else(|| Error::unknown_cf(cf))?;
         let it = self.db.rocks().raw_iterator_cf_opt(handle, r);
-        Ok(TitanIterator {
-            it,
-            _pin: Some(pin),
+        let values = BlobValues {
             db: &self.db,
             cf: cf.to_owned(),
-        })
+            _pin: Some(pin),
+        };
+        Ok(RocksIterator::with_resolver(
+            it,
+            false,
+            self.db.path().to_path_buf(),
+            values,
+        ))
     }
 }
 
@@ -177,98 +174,42 @@ impl Readable for TitanEngineSnapshot<'_> {
             .raw_iterator(cf, r)
             .map_err(|e| self.engine.err(e))?;
         // The snapshot's own pin covers this iterator.
-        Ok(TitanIterator {
-            it,
-            _pin: None,
+        let values = BlobValues {
             db: &self.engine.db,
             cf: cf.to_owned(),
-        })
+            _pin: None,
+        };
+        Ok(RocksIterator::with_resolver(
+            it,
+            false,
+            self.engine.db.path().to_path_buf(),
+            values,
+        ))
     }
 }
 
-/// An iterator whose `value()` reads blob files only when asked.
-pub struct TitanIterator<'a> {
-    it: DBRawIteratorWithThreadMode<'a, DB>,
-    _pin: Option<Pin<'a>>,
+/// Resolves Titan's stored bytes into values, reading blob files only in `value()`, so a
+/// key-only scan never touches them. Holds the pin that keeps those files alive.
+pub struct BlobValues<'a> {
     db: &'a TitanDb,
     cf: String,
+    _pin: Option<Pin<'a>>,
 }
 
-impl TitanIterator<'_> {
-    fn settle(&self) -> Result<bool> {
-        if self.it.valid() {
-            return Ok(true);
-        }
-        self.it
-            .status()
-            .map_err(|e| map_error(e.into(), self.db.path()))?;
-        Ok(false)
-    }
-
-    fn need_valid(&self, what: &str) -> Result<()> {
-        if self.it.valid() {
-            Ok(())
-        } else {
-            Err(Error::invalid(format!(
-                "{what}() called on an invalid iterator"
-            )))
-        }
-    }
-}
-
-impl EngineIterator for TitanIterator<'_> {
-    fn seek(&mut self, key: &[u8]) -> Result<bool> {
-        self.it.seek(key);
-        self.settle()
-    }
-
-    fn seek_for_prev(&mut self, key: &[u8]) -> Result<bool> {
-        self.it.seek_for_prev(key);
-        self.settle()
-    }
-
-    fn seek_to_first(&mut self) -> Result<bool> {
-        self.it.seek_to_first();
-        self.settle()
-    }
-
-    fn seek_to_last(&mut self) -> Result<bool> {
-        self.it.seek_to_last();
-        self.settle()
-    }
-
-    fn next(&mut self) -> Result<bool> {
-        self.need_valid("next")?;
-        self.it.next();
-        self.settle()
-    }
-
-    fn prev(&mut self) -> Result<bool> {
-        self.need_valid("prev")?;
-        self.it.prev();
-        self.settle()
-    }
-
-    fn valid(&self) -> bool {
-        self.it.valid()
-    }
-
-    fn key(&self) -> &[u8] {
-        self.it.key().expect(INVALID_ITERATOR_PANIC)
-    }
-
-    fn value(&self) -> Result<Cow<'_, [u8]>> {
-        let raw = self.it.value().expect(INVALID_ITERATOR_PANIC);
+impl ResolveValue for BlobValues<'_> {
+    fn resolve<'v>(&'v self, key: &[u8], raw: &'v [u8]) -> Result<Cow<'v, [u8]>> {
         if let Some(v) = TitanDb::inline_value(raw) {
             return Ok(Cow::Borrowed(v));
         }
-        let key = self.it.key().expect(INVALID_ITERATOR_PANIC);
         self.db
             .resolve(&self.cf, key, raw)
             .map(Cow::Owned)
             .map_err(|e| map_error(e, self.db.path()))
     }
 }
+
+/// Titan's iterator: RocksDB's, with values resolved through [`BlobValues`].
+pub type TitanIterator<'a> = RocksIterator<'a, BlobValues<'a>>;
 
 impl KvEngine for TitanEngine {
     const CAPABILITIES: Capabilities = Capabilities {
