@@ -602,14 +602,15 @@ impl TitanDb {
         self.inner.blobs.dir()
     }
 
-    /// fsyncs the WAL and the active blob file.
+    /// fsyncs the active blob file and the WAL: every write acknowledged so far is durable.
     pub fn sync(&self) -> Result<()> {
         let _w = self
             .inner
             .write_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        self.inner.blobs.seal_active()?;
+        // fsync, not seal: sealing here would start a new blob file at every sync() call.
+        self.inner.blobs.sync_active()?;
         self.inner.db.flush_wal(true)?;
         Ok(())
     }

@@ -398,6 +398,19 @@ impl BlobStorage {
         }
     }
 
+    /// fsyncs the active file, if any.
+    pub fn sync_active(&self) -> Result<()> {
+        match self
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some(f) => self.sync_file(f),
+            None => Ok(()),
+        }
+    }
+
     /// The number of the file currently appended to.
     pub fn active_number(&self) -> Option<u64> {
         self.active

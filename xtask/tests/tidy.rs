@@ -21,13 +21,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn workspace() -> xtask::registry::Workspace {
-    xtask::registry::Workspace::load().expect("cargo metadata works")
-}
-
-#[test]
-fn every_crate_root_opens_with_a_doc_comment() {
-    let meta = duct::cmd!(
+/// `cargo metadata --no-deps` of the workspace, parsed.
+fn metadata() -> serde_json::Value {
+    let out = duct::cmd!(
         env!("CARGO"),
         "metadata",
         "--format-version",
@@ -37,7 +33,16 @@ fn every_crate_root_opens_with_a_doc_comment() {
     .dir(root())
     .read()
     .unwrap();
-    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    serde_json::from_str(&out).unwrap()
+}
+
+fn workspace() -> xtask::registry::Workspace {
+    xtask::registry::Workspace::load().expect("cargo metadata works")
+}
+
+#[test]
+fn every_crate_root_opens_with_a_doc_comment() {
+    let meta = metadata();
     for pkg in meta["packages"].as_array().unwrap() {
         for t in pkg["targets"].as_array().unwrap() {
             let kinds = t["kind"].as_array().unwrap();
@@ -146,18 +151,7 @@ fn relative_links_in_docs_resolve() {
 
 #[test]
 fn only_rust_rocksdb_depends_on_rocksdb() {
-    let ws_root = root();
-    let meta = duct::cmd!(
-        env!("CARGO"),
-        "metadata",
-        "--format-version",
-        "1",
-        "--no-deps"
-    )
-    .dir(&ws_root)
-    .read()
-    .unwrap();
-    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    let meta = metadata();
     for pkg in meta["packages"].as_array().unwrap() {
         let name = pkg["name"].as_str().unwrap();
         for dep in pkg["dependencies"].as_array().unwrap() {

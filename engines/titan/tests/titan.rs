@@ -285,3 +285,23 @@ fn synced_writes_survive_sigkill() {
         }
     }
 }
+
+#[test]
+fn sync_keeps_appending_to_the_same_blob_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    for i in 0..5 {
+        e.put(CF_DEFAULT, format!("k{i}").as_bytes(), &value(i, 0, 8000))
+            .unwrap();
+        e.sync().unwrap();
+    }
+    let files = std::fs::read_dir(e.titan().blob_dir())
+        .unwrap()
+        .flatten()
+        .filter(|f| f.path().extension().is_some_and(|x| x == "blob"))
+        .count();
+    assert_eq!(
+        files, 1,
+        "sync() fsyncs the active blob file instead of starting a new one"
+    );
+}
