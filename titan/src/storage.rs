@@ -257,6 +257,9 @@ impl BlobStorage {
     pub fn create_file(&self) -> Result<ActiveFile> {
         let number = self.new_number();
         let path = self.dir.join(file_name(number));
+        // Logged (and fsynced) before the file exists: whatever state a crash leaves this
+        // file in, recovery knows it was being written, not damaged.
+        self.log_open(&format!("+{number}"), true)?;
         let mut file = OpenOptions::new()
             .create_new(true)
             .read(true)
@@ -265,7 +268,6 @@ impl BlobStorage {
             .map_err(|e| Error::io(e, &path))?;
         file.write_all(&format::header())
             .map_err(|e| Error::io(e, &path))?;
-        self.log_open(&format!("+{number}"), true)?;
         let reader = File::open(&path).map_err(|e| Error::io(e, &path))?;
         self.files
             .write()
@@ -488,8 +490,20 @@ fn recover(path: &Path, was_open: bool) -> Result<Option<u64>> {
         f.sync_all().map_err(|e| Error::io(e, path))?;
         return Ok(Some(0));
     }
-    if &data[..8] != format::MAGIC || data[8..12] != format::VERSION.to_le_bytes() {
-        return Err(Error::corruption("not a blob file (bad header)", path, 0));
+    if data.len() < format::HEADER_LEN as usize
+        || &data[..8] != format::MAGIC
+        || data[8..12] != format::VERSION.to_le_bytes()
+    {
+        if was_open {
+            return Err(Error::corruption(
+                "blob file being written has a bad header",
+                path,
+                0,
+            ));
+        }
+        // A sealed file damaged down to its header: leave it; reads into it report
+        // corruption naming it, and the rest of the database stays usable.
+        return Ok(None);
     }
     if data_end(&data) != data.len() {
         return Ok(None); // sealed
@@ -579,5 +593,45 @@ mod tests {
             1,
             "the full file was sealed"
         );
+    }
+}
+
+#[cfg(test)]
+mod recovery_tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_being_created_at_a_crash_is_recovered_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(OPEN_LOG), "+7\n").unwrap();
+        std::fs::write(dir.path().join("000007.blob"), b"").unwrap();
+        let (s, truncated) = BlobStorage::open_recording(dir.path(), 1 << 20, false).unwrap();
+        assert_eq!(truncated, vec![(7, 0)]);
+        assert!(s.file(7).unwrap().scan().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_sealed_file_damaged_below_its_header_does_not_stop_open() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("000003.blob"), b"TTN").unwrap();
+        let (s, truncated) = BlobStorage::open_recording(dir.path(), 1 << 20, false).unwrap();
+        assert!(
+            truncated.is_empty(),
+            "a damaged sealed file is not treated as a crash"
+        );
+        let err = s
+            .file(3)
+            .unwrap()
+            .read(
+                BlobIndex {
+                    file: 3,
+                    offset: 12,
+                    len: 30,
+                },
+                "default",
+                b"k",
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Corruption { .. }), "{err}");
     }
 }
