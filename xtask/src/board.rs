@@ -178,7 +178,8 @@ fn status_title(s: Status) -> &'static str {
     }
 }
 
-fn area_name(a: Area) -> &'static str {
+/// The area's name as written in the YAML.
+pub fn area_name(a: Area) -> &'static str {
     match a {
         Area::EngineTraits => "engine_traits",
         Area::Rocksdb => "rocksdb",
@@ -190,7 +191,8 @@ fn area_name(a: Area) -> &'static str {
     }
 }
 
-fn difficulty_name(d: Difficulty) -> &'static str {
+/// The difficulty's name as written in the YAML.
+pub fn difficulty_name(d: Difficulty) -> &'static str {
     match d {
         Difficulty::Easy => "easy",
         Difficulty::Medium => "medium",

@@ -35,3 +35,14 @@ fn rendered_board_groups_by_status_then_area() {
     let board = xtask::board::parse(FIXTURE, "fixture.yaml").unwrap();
     insta::assert_snapshot!("board_fixture", xtask::board::render(&board));
 }
+
+/// The dry-run table of a first sync against an empty repository.
+#[test]
+fn first_sync_plan_table() {
+    let board = xtask::board::parse(FIXTURE, "fixture.yaml").unwrap();
+    let plan = xtask::board_sync::plan(&board, &[], &[]);
+    insta::assert_snapshot!(
+        "board_first_sync_plan",
+        xtask::board_sync::render_plan(&plan)
+    );
+}
