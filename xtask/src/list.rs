@@ -57,21 +57,31 @@ pub fn run(ws: &Workspace, json: bool, no_build: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<14} {:<11} {:<16} {:<58} description",
-        "engine", "status", "crate", "capabilities"
-    );
-    for r in &rows {
-        let caps = match &r.capabilities {
+    let caps: Vec<String> = rows
+        .iter()
+        .map(|r| match &r.capabilities {
             Some(c) if c.is_empty() => "(core only)".to_owned(),
             Some(c) => c.join(","),
             None => "-".to_owned(),
-        };
+        })
+        .collect();
+    // Columns as wide as their widest cell, so a long capability list stays aligned.
+    let width = |header: &str, cells: &mut dyn Iterator<Item = usize>| {
+        cells.chain([header.len()]).max().unwrap_or(0)
+    };
+    let wn = width("engine", &mut rows.iter().map(|r| r.engine.name.len()));
+    let wk = width("crate", &mut rows.iter().map(|r| r.engine.krate.len()));
+    let wc = width("capabilities", &mut caps.iter().map(String::len));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<wn$}  {:<11} {:<wk$}  {:<wc$}  description",
+        "engine", "status", "crate", "capabilities"
+    );
+    for (r, caps) in rows.iter().zip(&caps) {
         let _ = writeln!(
             out,
-            "{:<14} {:<11} {:<16} {:<58} {}",
+            "{:<wn$}  {:<11} {:<wk$}  {:<wc$}  {}",
             r.engine.name,
             r.engine.status.name(),
             r.engine.krate,
