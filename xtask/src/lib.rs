@@ -2,6 +2,7 @@
 //! (see `main.rs` for what xtask is and is not for).
 
 pub mod board;
+pub mod board_github;
 pub mod board_sync;
 pub mod doctor;
 pub mod list;

@@ -111,6 +111,22 @@ enum BoardAction {
     Check,
     /// Write docs/board.md from docs/board.yaml.
     Render,
+    /// Plan (and with --apply, make) GitHub's issues and labels match docs/board.yaml.
+    /// Needs GITHUB_TOKEN. Dry run by default.
+    Sync {
+        /// The repository, OWNER/NAME.
+        #[arg(long)]
+        repo: String,
+        /// Make the changes (without it, only the plan is printed).
+        #[arg(long)]
+        apply: bool,
+        /// Write issues closed on GitHub back into docs/board.yaml as done.
+        #[arg(long)]
+        pull: bool,
+        /// The GitHub API URL (for GitHub Enterprise, or a mock).
+        #[arg(long, default_value = "https://api.github.com")]
+        api_url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +190,31 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 BoardAction::Render => {
                     std::fs::write(ws.root.join("docs/board.md"), board::render(&board))?;
                     println!("wrote docs/board.md ({} tasks)", board.tasks.len());
+                }
+                BoardAction::Sync {
+                    repo,
+                    apply,
+                    pull,
+                    api_url,
+                } => {
+                    let token = std::env::var("GITHUB_TOKEN").map_err(|_| {
+                        anyhow::anyhow!("board sync needs GITHUB_TOKEN in the environment")
+                    })?;
+                    let github = xtask::board_github::GitHub::new(&api_url, &token, &repo)?;
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    let outcome = runtime
+                        .block_on(xtask::board_github::sync(&ws.root, &github, apply, pull))?;
+                    print!("{}", outcome.table);
+                    if !apply && !outcome.plan.is_empty() {
+                        println!("(dry run: nothing changed; pass --apply to make these changes)");
+                    }
+                    for t in &outcome.pulled {
+                        println!(
+                            "pulled: task {t} marked done in docs/board.yaml (closed on GitHub)"
+                        );
+                    }
                 }
             }
             Ok(true)
