@@ -78,6 +78,17 @@ impl OpBatch {
         &self.cfs
     }
 
+    /// `InvalidArgument` unless this batch was made for an engine with exactly `cfs`: its
+    /// CF indexes would point at the wrong column families otherwise.
+    pub fn check_cfs(&self, cfs: &[String]) -> Result<()> {
+        if &self.cfs[..] != cfs {
+            return Err(Error::invalid(
+                "write batch was made by an engine with other column families",
+            ));
+        }
+        Ok(())
+    }
+
     fn cf_index(&self, cf: &str) -> Result<usize> {
         self.cfs
             .iter()

@@ -165,11 +165,7 @@ impl KvEngine for MemoryEngine {
             path: None,
             source: None,
         }));
-        if batch.cfs() != &self.cfs[..] {
-            return Err(Error::invalid(
-                "write batch was made by an engine with other column families",
-            ));
-        }
+        batch.check_cfs(&self.cfs)?;
         if !batch.is_empty() {
             self.apply(batch.ops());
         }

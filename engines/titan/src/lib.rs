@@ -236,11 +236,7 @@ impl KvEngine for TitanEngine {
 
     fn write(&self, opts: &WriteOptions, batch: &OpBatch) -> Result<()> {
         opts.check()?;
-        if batch.cfs() != &self.cfs[..] {
-            return Err(Error::invalid(
-                "write batch was made by an engine with other column families",
-            ));
-        }
+        batch.check_cfs(&self.cfs)?;
         if batch.is_empty() {
             return Ok(());
         }
