@@ -140,7 +140,20 @@ fn rename(text: &str, name: &str) -> String {
 pub fn scaffold(root: &Path, name: &str, description: &str) -> Result<Vec<(PathBuf, String)>> {
     let template = root.join("engines/template");
     let mut files = Vec::new();
-    for rel in ["Cargo.toml", "src/lib.rs", "tests/conformance.rs"] {
+    // Every test target the template has (conformance, bench, ...), so a suite added to the
+    // template reaches new engines without touching this list.
+    let mut rels = vec!["Cargo.toml".to_owned(), "src/lib.rs".to_owned()];
+    let tests_dir = template.join("tests");
+    let mut tests: Vec<String> = std::fs::read_dir(&tests_dir)
+        .with_context(|| format!("reading {}", tests_dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".rs"))
+        .map(|n| format!("tests/{n}"))
+        .collect();
+    tests.sort();
+    rels.extend(tests);
+    for rel in rels.iter().map(String::as_str) {
         let path = template.join(rel);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;

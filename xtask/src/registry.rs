@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// The suites the workbench knows, in matrix order. A suite runs for an engine when the
 /// engine's crate has a test target named `<suite>` (or `<suite>_<variant>` for a variant).
-pub const SUITES: [&str; 3] = ["conformance", "crash", "faults"];
+pub const SUITES: [&str; 4] = ["conformance", "crash", "faults", "bench"];
 
 /// An engine's maturity, from its metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -1,0 +1,411 @@
+//! Runs one cell: fill (untimed) when the workload needs it, then the measured phase on
+//! `spec.threads` threads, then the figures.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::{Rng, RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::spec::{Figures, Latency, Measured, Spec, Workload};
+use crate::target::Target;
+
+/// Progress callback: (phase, done, total).
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+/// Writes key number `n` into `buf` as zero-padded decimal of `buf.len()` bytes, so byte order
+/// is numeric order (fillseq is then sequential for every engine).
+pub fn format_key(buf: &mut [u8], mut n: u64) {
+    for b in buf.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// Incompressible value bytes, sliced at random offsets: no allocation per operation, and a
+/// compressing engine cannot look better than it is (db_bench's `--compression_ratio=1`).
+struct Values {
+    pool: Vec<u8>,
+    size: usize,
+}
+
+impl Values {
+    fn new(size: usize, seed: u64) -> Values {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x76616c75);
+        let mut pool = vec![0u8; (1 << 20) + size];
+        rng.fill_bytes(&mut pool);
+        Values { pool, size }
+    }
+
+    fn pick(&self, rng: &mut ChaCha8Rng) -> &[u8] {
+        let off = rng.random_range(0..=self.pool.len() - self.size);
+        &self.pool[off..off + self.size]
+    }
+}
+
+/// Which keys are live: one bit per key, set from any thread.
+struct Live(Vec<AtomicU64>);
+
+impl Live {
+    fn new(num: u64) -> Live {
+        Live((0..num.div_ceil(64)).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn set(&self, n: u64) {
+        self.0[(n / 64) as usize].fetch_or(1 << (n % 64), Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
+            .sum()
+    }
+}
+
+/// One measuring thread's tallies.
+struct Tally {
+    hist: Histogram<u64>,
+    ops: u64,
+    bytes: u64,
+    user_written: u64,
+    not_found: u64,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            // 1 ns to 1 hour, 3 significant digits: a few tens of KiB per thread.
+            hist: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds"),
+            ops: 0,
+            bytes: 0,
+            user_written: 0,
+            not_found: 0,
+        }
+    }
+
+    fn record(&mut self, started: Instant) {
+        let ns = started.elapsed().as_nanos().max(1) as u64;
+        self.hist.saturating_record(ns);
+        self.ops += 1;
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.hist.add(&other.hist).expect("same bounds");
+        self.ops += other.ops;
+        self.bytes += other.bytes;
+        self.user_written += other.user_written;
+        self.not_found += other.not_found;
+    }
+}
+
+fn err(phase: &str, e: engine_traits::Error) -> String {
+    format!("{phase}: {e}")
+}
+
+/// Runs `spec` against `target` and measures it.
+pub fn run(
+    engine: &str,
+    target: &dyn Target,
+    spec: &Spec,
+    progress: Progress<'_>,
+) -> Result<Figures, String> {
+    spec.check()?;
+    reset_peak_rss();
+    let values = Values::new(spec.value_size, spec.seed);
+    let live = Live::new(spec.num);
+    let kv = (spec.key_size + spec.value_size) as u64;
+
+    if spec.workload.needs_fill() {
+        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        let mut key = vec![0u8; spec.key_size];
+        for n in 0..spec.num {
+            format_key(&mut key, n);
+            target
+                .put(&key, values.pick(&mut rng), false)
+                .map_err(|e| err("fill", e))?;
+            live.set(n);
+            if n % 4096 == 0 {
+                progress("fill", n, spec.num);
+            }
+        }
+        target.flush().map_err(|e| err("flush after fill", e))?;
+    }
+
+    let before = target.bytes_written().map_err(|e| err("statistics", e))?;
+    let total = spec.op_count();
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let deadline = spec.duration_secs.map(Duration::from_secs_f64);
+    let threads = if spec.workload == Workload::ReadSeq {
+        1
+    } else {
+        spec.threads
+    };
+    let per_thread = total.div_ceil(threads as u64);
+
+    let started = Instant::now();
+    let (tally, elapsed) = std::thread::scope(|s| -> Result<(Tally, Duration), String> {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (values, live, done, stop) = (&values, &live, &done, &stop);
+                s.spawn(move || {
+                    let first = per_thread * t as u64;
+                    let count = per_thread.min(total.saturating_sub(first));
+                    measure(target, spec, t, first, count, values, live, done, stop)
+                })
+            })
+            .collect();
+        let writer = (spec.workload == Workload::ReadWhileWriting).then(|| {
+            let (values, live, stop) = (&values, &live, &stop);
+            s.spawn(move || background_writer(target, spec, values, live, stop))
+        });
+        // The spawning thread keeps the clock and reports progress.
+        while !workers.iter().all(|w| w.is_finished()) {
+            std::thread::sleep(Duration::from_millis(50));
+            progress(spec.workload.name(), done.load(Ordering::Relaxed), total);
+            if deadline.is_some_and(|d| started.elapsed() >= d) {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        let elapsed = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let mut tally = Tally::new();
+        for w in workers {
+            tally.merge(
+                w.join()
+                    .map_err(|_| "a benchmark thread panicked".to_owned())??,
+            );
+        }
+        if let Some(w) = writer {
+            let written = w
+                .join()
+                .map_err(|_| "the writer thread panicked".to_owned())??;
+            tally.user_written += written;
+        }
+        Ok((tally, elapsed))
+    })?;
+    progress(spec.workload.name(), tally.ops, total);
+
+    // What the measured phase made the engine write, flushed so memtables count too.
+    let write_amp = if !spec.workload.writes() {
+        Measured::unavailable(format!(
+            "{} writes nothing in its measured phase",
+            spec.workload.name()
+        ))
+    } else {
+        target.flush().map_err(|e| err("flush after run", e))?;
+        let after = target.bytes_written().map_err(|e| err("statistics", e))?;
+        match (before.clone(), after) {
+            (Ok((_, e0)), Ok((_, e1))) if tally.user_written > 0 => {
+                Measured::Value(e1.saturating_sub(e0) as f64 / tally.user_written as f64)
+            }
+            (Err(why), _) | (_, Err(why)) => Measured::unavailable(why),
+            _ => Measured::unavailable("no user bytes were written"),
+        }
+    };
+    let engine_bytes_written = match (&before, target.bytes_written()) {
+        (Ok((_, e0)), Ok(Ok((_, e1)))) if spec.workload.writes() => Some(e1.saturating_sub(*e0)),
+        _ => None,
+    };
+
+    let live_bytes = live.count() * kv;
+    let (space_amp, disk_bytes) = match target.dir() {
+        Ok(dir) => {
+            let disk = dir_bytes(dir).map_err(|e| format!("measuring {}: {e}", dir.display()))?;
+            let amp = if live_bytes > 0 {
+                Measured::Value(disk as f64 / live_bytes as f64)
+            } else {
+                Measured::unavailable("no live data")
+            };
+            (amp, Some(disk))
+        }
+        Err(why) => (Measured::unavailable(why), None),
+    };
+
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let us = |q: f64| tally.hist.value_at_quantile(q) as f64 / 1000.0;
+    Ok(Figures {
+        engine: engine.to_owned(),
+        spec: spec.clone(),
+        ops: tally.ops,
+        seconds: secs,
+        ops_per_sec: tally.ops as f64 / secs,
+        mb_per_sec: tally.bytes as f64 / secs / 1e6,
+        latency_us: Latency {
+            p50: us(0.5),
+            p99: us(0.99),
+            p999: us(0.999),
+            max: tally.hist.max() as f64 / 1000.0,
+        },
+        write_amp,
+        space_amp,
+        peak_rss_bytes: peak_rss(),
+        user_bytes_written: tally.user_written,
+        engine_bytes_written,
+        disk_bytes,
+        live_bytes,
+        not_found: tally.not_found,
+    })
+}
+
+/// One measuring thread: `count` operations starting at key `first` (fillseq) or at random.
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    target: &dyn Target,
+    spec: &Spec,
+    thread: usize,
+    first: u64,
+    count: u64,
+    values: &Values,
+    live: &Live,
+    done: &AtomicU64,
+    stop: &AtomicBool,
+) -> Result<Tally, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed.wrapping_add(1 + thread as u64));
+    let mut tally = Tally::new();
+    let mut key = vec![0u8; spec.key_size];
+    let kv = (spec.key_size + spec.value_size) as u64;
+    let phase = spec.workload.name();
+    if spec.workload == Workload::ReadSeq {
+        let mut last = Instant::now();
+        let mut each = |len: usize| {
+            tally.record(last);
+            tally.bytes += len as u64;
+            if tally.ops % 256 == 0 {
+                done.store(tally.ops, Ordering::Relaxed);
+            }
+            last = Instant::now();
+        };
+        target.scan(&mut each).map_err(|e| err(phase, e))?;
+        return Ok(tally);
+    }
+    for i in 0..count {
+        if i % 64 == 0 {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            done.fetch_add(64.min(count - i), Ordering::Relaxed);
+        }
+        let n = match spec.workload {
+            Workload::FillSeq => first + i,
+            _ => rng.random_range(0..spec.num),
+        };
+        format_key(&mut key, n);
+        let t = Instant::now();
+        match spec.workload {
+            Workload::FillSeq | Workload::FillRandom | Workload::Overwrite => {
+                let value = values.pick(&mut rng);
+                target
+                    .put(&key, value, spec.sync)
+                    .map_err(|e| err(phase, e))?;
+                tally.record(t);
+                live.set(n);
+                tally.bytes += kv;
+                tally.user_written += kv;
+            }
+            Workload::ReadRandom | Workload::ReadWhileWriting => {
+                let found = target.get(&key).map_err(|e| err(phase, e))?;
+                tally.record(t);
+                match found {
+                    Some(len) => tally.bytes += (spec.key_size + len) as u64,
+                    None => tally.not_found += 1,
+                }
+            }
+            Workload::SeekRandom => {
+                let (_, bytes) = target
+                    .seek(&key, spec.seek_nexts)
+                    .map_err(|e| err(phase, e))?;
+                tally.record(t);
+                tally.bytes += bytes;
+            }
+            Workload::ReadSeq => unreachable!("handled above"),
+        }
+    }
+    Ok(tally)
+}
+
+/// readwhilewriting's writer: random overwrites until the readers are done. Returns the user
+/// bytes it wrote.
+fn background_writer(
+    target: &dyn Target,
+    spec: &Spec,
+    values: &Values,
+    live: &Live,
+    stop: &AtomicBool,
+) -> Result<u64, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed.wrapping_add(0x7772));
+    let mut key = vec![0u8; spec.key_size];
+    let mut written = 0;
+    // At least one write, however short the readers' run: the figure is about reading while
+    // writing, and write amplification needs something written.
+    loop {
+        let n = rng.random_range(0..spec.num);
+        format_key(&mut key, n);
+        target
+            .put(&key, values.pick(&mut rng), spec.sync)
+            .map_err(|e| err("readwhilewriting writer", e))?;
+        live.set(n);
+        written += (spec.key_size + spec.value_size) as u64;
+        if stop.load(Ordering::Relaxed) {
+            return Ok(written);
+        }
+    }
+}
+
+/// Bytes of every file under `dir`.
+pub fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            total += dir_bytes(&entry.path())?;
+        } else {
+            total += meta.len();
+        }
+    }
+    Ok(total)
+}
+
+/// Resets the kernel's peak-RSS mark (VmHWM), so a cell's peak is its own.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss() -> Measured {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return Measured::unavailable("no /proc/self/status on this system");
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| Measured::Value(kb * 1024.0))
+        .unwrap_or_else(|| Measured::unavailable("VmHWM missing from /proc/self/status"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_numerically() {
+        let (mut a, mut b) = (vec![0u8; 16], vec![0u8; 16]);
+        format_key(&mut a, 9);
+        format_key(&mut b, 10);
+        assert_eq!(&a, b"0000000000000009");
+        assert!(a < b);
+    }
+
+    #[test]
+    fn live_counts_distinct_keys() {
+        let live = Live::new(130);
+        for n in [0, 1, 1, 64, 129, 129] {
+            live.set(n);
+        }
+        assert_eq!(live.count(), 4);
+    }
+}

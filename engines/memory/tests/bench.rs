@@ -1,0 +1,8 @@
+//! The benchmark binary for `memory` (see `engine_bench`): a test of every figure under
+//! `cargo test`, one measured cell under `cargo xtask bench`.
+
+fn main() {
+    engine_bench::Bench::new()
+        .engine::<engine_memory::MemoryEngine>("memory", |c| c)
+        .run();
+}
