@@ -8,6 +8,9 @@ struct Check {
     why: &'static str,
     present: fn() -> bool,
     debian: &'static str,
+    /// Whether the test suites need it (optional tools only speed things up or serve one
+    /// command).
+    required: bool,
 }
 
 fn has_command(cmd: &str) -> bool {
@@ -49,42 +52,54 @@ fn has_libclang() -> bool {
     })
 }
 
-const CHECKS: [Check; 5] = [
+const CHECKS: [Check; 6] = [
     Check {
         what: "cargo",
         why: "builds everything",
         present: || has_command("cargo"),
         debian: "",
+        required: true,
     },
     Check {
         what: "clang",
         why: "RocksDB's bindgen",
         present: || has_command("clang"),
         debian: "clang",
+        required: true,
     },
     Check {
         what: "libclang",
         why: "RocksDB's bindgen loads it at build time",
         present: has_libclang,
         debian: "libclang-dev",
+        required: true,
     },
     Check {
         what: "libfiu",
         why: "system-call fault injection for RocksDB's faults suite (fiu-run, fiu-ctrl)",
         present: || has_command("fiu-run") && has_command("fiu-ctrl"),
         debian: "fiu-utils libfiu-dev",
+        required: true,
     },
     Check {
         what: "ccache",
         why: "makes RocksDB's C++ rebuilds cache hits (optional)",
         present: || has_command("ccache"),
         debian: "ccache",
+        required: false,
+    },
+    Check {
+        what: "db_bench",
+        why: "RocksDB's own benchmark, for `cargo xtask bench --db-bench` (optional)",
+        present: || has_command("db_bench"),
+        debian: "rocksdb-tools",
+        required: false,
     },
 ];
 
 /// Runs the checks. With `fix` (or under `CI=true`), installs missing Debian packages when
 /// running as root with apt-get; otherwise prints the command. Returns whether all required
-/// checks pass (ccache is optional).
+/// checks pass (ccache and db_bench are optional).
 pub fn run(fix: bool) -> Result<bool> {
     let fix = fix || std::env::var("CI").is_ok_and(|v| v == "true");
     let mut missing = Vec::new();
@@ -116,16 +131,10 @@ pub fn run(fix: bool) -> Result<bool> {
         duct::cmd("apt-get", args)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .run()?;
-        return Ok(CHECKS
-            .iter()
-            .filter(|c| c.what != "ccache")
-            .all(|c| (c.present)()));
+        return Ok(CHECKS.iter().filter(|c| c.required).all(|c| (c.present)()));
     }
     eprintln!(
         "doctor: missing packages; run:\n    sudo {install}\n  or `cargo xtask doctor --fix` as root"
     );
-    Ok(CHECKS
-        .iter()
-        .filter(|c| c.what != "ccache")
-        .all(|c| (c.present)()))
+    Ok(CHECKS.iter().filter(|c| c.required).all(|c| (c.present)()))
 }

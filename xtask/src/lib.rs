@@ -1,9 +1,12 @@
 //! The library half of `cargo xtask`, so integration tests can call the generators directly
 //! (see `main.rs` for what xtask is and is not for).
 
+pub mod bench;
+pub mod bench_chart;
 pub mod board;
 pub mod board_github;
 pub mod board_sync;
+pub mod db_bench;
 pub mod doctor;
 pub mod list;
 pub mod new_engine;

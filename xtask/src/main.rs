@@ -2,8 +2,8 @@
 //!
 //! # What it is for
 //! Driving `cargo` for contributors and CI: checking the machine (`doctor`), listing engines
-//! (`list`), running every suite on every engine as a matrix (`test-all`), and scaffolding a
-//! new engine (`new-engine`). It learns the engines from `cargo metadata`.
+//! (`list`), running every suite on every engine as a matrix (`test-all`), benchmarking engines
+//! side by side (`bench`), and scaffolding a new engine (`new-engine`). It learns the engines from `cargo metadata`.
 //!
 //! # What it is not for
 //! It never links an engine or RocksDB, so it compiles in seconds; anything that needs an
@@ -88,6 +88,52 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
         /// Seed of the history and the kill times; a failure prints the one to replay.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Benchmark engines side by side: db_bench-style workloads, figures, table, JSON and SVG.
+    #[command(
+        after_help = "Examples:\n  cargo xtask bench --quick\n  cargo xtask bench --engines rocks,rocks_raw --workloads fillrandom,readrandom\n  cargo xtask bench --engines titan,rocks,rocks_blobdb --workloads overwrite --value-sizes 1KiB,4KiB,16KiB\n  cargo xtask bench --quick --db-bench --compare OLD/results.json\n\n\
+Builds in the `bench` profile (optimised), runs one process per engine x workload x value\n\
+size, and writes <target>/bench/<timestamp>/: results.json, table.md and SVG charts.\n\
+Figures are for comparing engines measured in the same run, not for absolute claims."
+    )]
+    Bench {
+        /// Bench targets: engines and baselines such as rocks_raw (default: all).
+        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+        engines: Vec<String>,
+        /// db_bench workload names (default: all seven).
+        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+        workloads: Vec<String>,
+        /// Value sizes such as 100,1KiB,16KiB (default: 100 B to 64 KiB; --quick: 1 and 16 KiB).
+        #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = xtask::bench::parse_size)]
+        value_sizes: Vec<usize>,
+        /// Key count (default: by value size, about 1 GiB of data; --quick: 64 MiB).
+        #[arg(long)]
+        num: Option<u64>,
+        /// Seconds each measured phase may take at most (default 10; --quick: 1).
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Threads of the measured phase.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Synced writes.
+        #[arg(long)]
+        sync: bool,
+        /// Seed of keys and values.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A small run that finishes in a few minutes.
+        #[arg(long)]
+        quick: bool,
+        /// An earlier run's results.json: print new/old ratios.
+        #[arg(long, value_name = "OLD.json")]
+        compare: Option<std::path::PathBuf>,
+        /// Also run RocksDB's db_bench (Debian rocksdb-tools) with the same workloads and options.
+        #[arg(long)]
+        db_bench: bool,
+        /// Runs of each cell, engine order rotated; the median by ops/s is reported
+        /// (default 3; --quick: 1).
+        #[arg(long)]
+        repeat: Option<usize>,
     },
     /// Scaffold a new engine from engines/template.
     #[command(
@@ -253,6 +299,39 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     },
                 ),
             }
+        }
+        Command::Bench {
+            engines,
+            workloads,
+            value_sizes,
+            num,
+            duration,
+            threads,
+            sync,
+            seed,
+            quick,
+            compare,
+            db_bench,
+            repeat,
+        } => {
+            let ws = registry::Workspace::load()?;
+            xtask::bench::run(
+                &ws,
+                &xtask::bench::Options {
+                    engines,
+                    workloads,
+                    value_sizes,
+                    num,
+                    duration,
+                    threads,
+                    sync,
+                    seed,
+                    quick,
+                    compare,
+                    db_bench,
+                    repeat,
+                },
+            )
         }
         Command::Crash {
             engine,

@@ -72,6 +72,9 @@ struct Tally {
     bytes: u64,
     user_written: u64,
     not_found: u64,
+    /// When this thread's last operation ended: the phase's clock stops at the latest one
+    /// (not when the polling thread notices, which would quantise every figure).
+    finished: Option<Instant>,
 }
 
 impl Tally {
@@ -83,6 +86,7 @@ impl Tally {
             bytes: 0,
             user_written: 0,
             not_found: 0,
+            finished: None,
         }
     }
 
@@ -98,6 +102,7 @@ impl Tally {
         self.bytes += other.bytes;
         self.user_written += other.user_written;
         self.not_found += other.not_found;
+        self.finished = self.finished.max(other.finished);
     }
 }
 
@@ -127,7 +132,7 @@ pub fn run(
                 .put(&key, values.pick(&mut rng), false)
                 .map_err(|e| err("fill", e))?;
             live.set(n);
-            if n % 4096 == 0 {
+            if n.is_multiple_of(4096) {
                 progress("fill", n, spec.num);
             }
         }
@@ -170,7 +175,6 @@ pub fn run(
                 stop.store(true, Ordering::Relaxed);
             }
         }
-        let elapsed = started.elapsed();
         stop.store(true, Ordering::Relaxed);
         let mut tally = Tally::new();
         for w in workers {
@@ -179,6 +183,7 @@ pub fn run(
                     .map_err(|_| "a benchmark thread panicked".to_owned())??,
             );
         }
+        let elapsed = tally.finished.map_or(Duration::ZERO, |f| f - started);
         if let Some(w) = writer {
             let written = w
                 .join()
@@ -274,16 +279,17 @@ fn measure(
         let mut each = |len: usize| {
             tally.record(last);
             tally.bytes += len as u64;
-            if tally.ops % 256 == 0 {
+            if tally.ops.is_multiple_of(256) {
                 done.store(tally.ops, Ordering::Relaxed);
             }
             last = Instant::now();
         };
         target.scan(&mut each).map_err(|e| err(phase, e))?;
+        tally.finished = Some(Instant::now());
         return Ok(tally);
     }
     for i in 0..count {
-        if i % 64 == 0 {
+        if i.is_multiple_of(64) {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
@@ -324,6 +330,7 @@ fn measure(
             Workload::ReadSeq => unreachable!("handled above"),
         }
     }
+    tally.finished = Some(Instant::now());
     Ok(tally)
 }
 

@@ -1,0 +1,729 @@
+//! `cargo xtask bench`: builds every engine's `bench` target in the `bench` profile, runs one
+//! process per cell (engine x workload x value size), and writes the run to
+//! `<target>/bench/<timestamp>/`: `results.json`, `table.md` and SVG charts. Cells of the same
+//! workload and value size run back to back, so their ratios are measured side by side.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use engine_bench::{Figures, Job, Measured, Spec, Workload};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::db_bench;
+use crate::registry::{Status, Workspace};
+
+/// What to run.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Only these bench targets (engines or baselines); empty: every engine and baseline.
+    pub engines: Vec<String>,
+    /// Only these workloads (db_bench names); empty: all.
+    pub workloads: Vec<String>,
+    /// Value sizes in bytes; empty: the mode's default.
+    pub value_sizes: Vec<usize>,
+    /// Key count; default: by value size, bounded in bytes.
+    pub num: Option<u64>,
+    /// Cap of each measured phase, in seconds.
+    pub duration: Option<f64>,
+    /// Threads of the measured phase.
+    pub threads: usize,
+    /// Synced writes.
+    pub sync: bool,
+    /// Seed.
+    pub seed: u64,
+    /// The small run: two value sizes, small key counts, 1 s phases.
+    pub quick: bool,
+    /// An earlier results.json to print ratios against.
+    pub compare: Option<PathBuf>,
+    /// Also run Debian's db_bench with the same workloads and options.
+    pub db_bench: bool,
+    /// Runs of each cell (default: 1 with --quick, else 3); the median by ops/s is reported.
+    pub repeat: Option<usize>,
+}
+
+/// What a run wrote: `results.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Results {
+    /// When and where.
+    pub meta: Meta,
+    /// One entry per cell: the median run by ops/s.
+    pub figures: Vec<Figures>,
+    /// Every run of every cell, in run order.
+    #[serde(default)]
+    pub runs: Vec<Figures>,
+}
+
+/// The run's circumstances, for the docs page and for `--compare`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Meta {
+    /// UTC, RFC 3339.
+    pub date: String,
+    /// CPU count the OS reports.
+    pub cpus: usize,
+    /// Physical memory, GiB.
+    pub memory_gib: f64,
+    /// `git rev-parse --short HEAD`, when available.
+    pub git_rev: Option<String>,
+    /// Quick mode.
+    pub quick: bool,
+    /// The bench targets, in run order.
+    pub engines: Vec<String>,
+    /// Runs per cell.
+    #[serde(default)]
+    pub repeat: usize,
+}
+
+/// One runnable bench target: a name its binary offers.
+#[derive(Clone, Debug)]
+struct BenchTarget {
+    name: String,
+    exe: PathBuf,
+    baseline: bool,
+}
+
+/// Parses a size such as `100`, `4KiB`, `4k`, `1MiB`.
+pub fn parse_size(s: &str) -> Result<usize> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let (digits, mult) = [
+        ("kib", 1 << 10),
+        ("k", 1 << 10),
+        ("mib", 1 << 20),
+        ("m", 1 << 20),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suffix, m)| lower.strip_suffix(suffix).map(|d| (d.to_owned(), *m)))
+    .unwrap_or((lower.clone(), 1));
+    let n: usize = digits
+        .trim()
+        .parse()
+        .with_context(|| format!("value size {t:?} is not a size like 100, 4KiB or 1MiB"))?;
+    if n == 0 {
+        bail!("value size {t:?} must be positive");
+    }
+    Ok(n * mult)
+}
+
+/// A size for people: `16 KiB`.
+pub fn show_size(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// The spec of one cell, from the options.
+pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
+    let kv = (16 + value_size) as u64;
+    // About 64 MiB of data per cell in quick mode (the whole run stays within minutes), 1 GiB
+    // otherwise: several memtables' worth, so flushes and compactions are part of the figures.
+    let num = opts.num.unwrap_or_else(|| {
+        let (bytes, most) = if opts.quick {
+            (64u64 << 20, 50_000)
+        } else {
+            (1u64 << 30, 1_000_000)
+        };
+        (bytes / kv).clamp(1000, most)
+    });
+    let mut spec = Spec::new(workload, num, value_size);
+    spec.duration_secs = Some(opts.duration.unwrap_or(if opts.quick { 1.0 } else { 10.0 }));
+    spec.threads = opts.threads.max(1);
+    spec.sync = opts.sync;
+    spec.seed = opts.seed;
+    spec
+}
+
+/// Runs the benchmark; returns whether every cell ran.
+pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
+    let workloads: Vec<Workload> = if opts.workloads.is_empty() {
+        Workload::ALL.to_vec()
+    } else {
+        opts.workloads
+            .iter()
+            .map(|w| {
+                Workload::parse(w).with_context(|| {
+                    let all: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+                    format!("unknown workload {w:?}; known: {}", all.join(", "))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    let value_sizes = if !opts.value_sizes.is_empty() {
+        opts.value_sizes.clone()
+    } else if opts.quick {
+        vec![1 << 10, 16 << 10]
+    } else {
+        vec![100, 1 << 10, 4 << 10, 16 << 10, 64 << 10]
+    };
+    if let Some(old) = &opts.compare {
+        // Fail before an hour of benchmarking, not after.
+        load_results(old)?;
+    }
+
+    let targets = build_and_list(ws, &opts.engines)?;
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    eprintln!("==> bench targets: {}", names.join(", "));
+
+    let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let out = ws.target_dir.join("bench").join(date.replace(':', "-"));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+
+    // Same workload and value size back to back, repeated with the engine order rotated, so
+    // no engine always runs first (on a cold page cache) or right after a heavy neighbour.
+    let repeat = opts.repeat.unwrap_or(if opts.quick { 1 } else { 3 }).max(1);
+    let mut cells: Vec<(Workload, usize, &BenchTarget)> = Vec::new();
+    for &v in &value_sizes {
+        for &w in &workloads {
+            for r in 0..repeat {
+                let n = targets.len();
+                cells.extend((0..n).map(|i| (w, v, &targets[(i + r) % n])));
+            }
+        }
+    }
+    let multi = MultiProgress::new();
+    let overall = multi.add(ProgressBar::new(cells.len() as u64));
+    overall.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>8} [{bar:30}] {pos}/{len} cells, {elapsed} ({eta} left)",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    overall.set_prefix("bench");
+    let cell_bar = multi.add(ProgressBar::new(1));
+    cell_bar.set_style(
+        ProgressStyle::with_template("{prefix:>8} [{bar:30}] {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    cell_bar.set_prefix("cell");
+
+    let started = Instant::now();
+    let mut figures = Vec::new();
+    let mut failures = Vec::new();
+    for (i, (workload, value_size, target)) in cells.iter().enumerate() {
+        let spec = spec_for(opts, *workload, *value_size);
+        let label = format!(
+            "{} {} {}",
+            target.name,
+            workload.name(),
+            show_size(*value_size)
+        );
+        cell_bar.set_message(label.clone());
+        let cell_dir = out.join("cells").join(format!("{i:03}"));
+        match run_cell(target, &spec, &cell_dir, &cell_bar) {
+            Ok(f) => {
+                if overall.is_hidden() {
+                    eprintln!(
+                        "[{}/{}] {label}: {:.0} ops/s",
+                        i + 1,
+                        cells.len(),
+                        f.ops_per_sec
+                    );
+                }
+                figures.push(f);
+            }
+            Err(e) => {
+                multi.suspend(|| eprintln!("FAILED {label}: {e:#}"));
+                failures.push(format!("{label}: {e:#}"));
+            }
+        }
+        overall.inc(1);
+    }
+    overall.finish_and_clear();
+    cell_bar.finish_and_clear();
+
+    if opts.db_bench {
+        match db_bench::run_all(ws, opts, &workloads, &value_sizes, &out) {
+            Ok(more) => figures.extend(more),
+            Err(e) => failures.push(format!("db_bench: {e:#}")),
+        }
+    }
+
+    let runs = figures;
+    let mut figures = median_runs(&runs);
+    figures.sort_by(|a, b| (cell_key(a), &a.engine).cmp(&(cell_key(b), &b.engine)));
+    let results = Results {
+        meta: Meta {
+            date,
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            memory_gib: memory_gib(),
+            git_rev: git_rev(&ws.root),
+            quick: opts.quick,
+            engines: names,
+            repeat,
+        },
+        figures,
+        runs,
+    };
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    let table = table_markdown(&results);
+    std::fs::write(out.join("table.md"), &table)?;
+    let charts = crate::bench_chart::write_charts(&results, &out)?;
+
+    println!();
+    print!("{table}");
+    if let Some(old) = &opts.compare {
+        println!();
+        print!("{}", compare_markdown(&load_results(old)?, &results));
+    }
+    println!();
+    println!(
+        "bench: {} cells in {:.0} s; results in {}",
+        results.figures.len(),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    for c in &charts {
+        println!("  chart {}", c.display());
+    }
+    for f in &failures {
+        println!("FAILED {f}");
+    }
+    Ok(failures.is_empty())
+}
+
+/// Builds every bench binary in one cargo call (one dependency graph, so RocksDB's build
+/// script runs once) and asks each for the targets it offers.
+fn build_and_list(ws: &Workspace, only: &[String]) -> Result<Vec<BenchTarget>> {
+    // (crate, test target) -> registered engine name, for engines with a bench suite.
+    let mut wanted: BTreeMap<(String, String), String> = BTreeMap::new();
+    for e in &ws.engines {
+        let explicitly = only.contains(&e.name);
+        if e.status == Status::Template && !explicitly {
+            continue;
+        }
+        if let Some((_, t)) = e.suites.iter().find(|(s, _)| s == "bench") {
+            wanted.insert((e.krate.clone(), t.clone()), e.name.clone());
+        }
+    }
+    if wanted.is_empty() {
+        bail!("no engine has a bench target (tests/bench.rs)");
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args: Vec<String> = [
+        "test",
+        "--profile",
+        "bench",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut crates: Vec<&String> = wanted.keys().map(|(c, _)| c).collect();
+    crates.dedup();
+    for c in crates {
+        args.extend(["-p".into(), c.clone()]);
+    }
+    let mut tests: Vec<&String> = wanted.keys().map(|(_, t)| t).collect();
+    tests.sort();
+    tests.dedup();
+    for t in tests {
+        args.extend(["--test".into(), t.clone()]);
+    }
+    eprintln!(
+        "==> cargo {} (the first build of this profile compiles RocksDB's C++; ccache helps)",
+        args.join(" ")
+    );
+    let output = duct::cmd(&cargo, &args)
+        .dir(&ws.root)
+        .stdout_capture()
+        .unchecked()
+        .run()
+        .context("running cargo")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("building the bench binaries failed (cargo's messages are above)");
+    }
+    let mut exes: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let (Some(exe), Some(target)) =
+            (msg["executable"].as_str(), msg["target"]["name"].as_str())
+        else {
+            continue;
+        };
+        let krate = msg["package_id"]
+            .as_str()
+            .and_then(|id| id.rsplit('#').next())
+            .and_then(|tail| tail.split('@').next())
+            .unwrap_or_default();
+        exes.insert((krate.to_owned(), target.to_owned()), PathBuf::from(exe));
+    }
+
+    let mut targets = Vec::new();
+    for ((krate, test), engine) in &wanted {
+        let exe = exes
+            .get(&(krate.clone(), test.clone()))
+            .with_context(|| format!("cargo built no executable for {krate} --test {test}"))?;
+        let listed = duct::cmd(exe, std::iter::empty::<&str>())
+            .env(engine_bench::LIST_ENV, "1")
+            .stdout_capture()
+            .read()
+            .with_context(|| format!("asking {} for its bench targets", exe.display()))?;
+        for name in listed.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            targets.push(BenchTarget {
+                name: name.to_owned(),
+                exe: exe.clone(),
+                baseline: name != engine && ws.engines.iter().all(|e| e.name != name),
+            });
+        }
+    }
+    // Engines first, baselines after, each sorted: a stable order for tables and charts.
+    targets.sort_by(|a, b| (a.baseline, &a.name).cmp(&(b.baseline, &b.name)));
+    if !only.is_empty() {
+        for name in only {
+            if !targets.iter().any(|t| &t.name == name) {
+                let all: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                bail!("unknown bench target {name:?}; known: {}", all.join(", "));
+            }
+        }
+        targets.retain(|t| only.contains(&t.name));
+    }
+    Ok(targets)
+}
+
+/// Runs one cell in its own process and reads its figures.
+fn run_cell(target: &BenchTarget, spec: &Spec, dir: &Path, bar: &ProgressBar) -> Result<Figures> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let job = Job {
+        engine: target.name.clone(),
+        spec: spec.clone(),
+        dir: dir.join("db"),
+        out: dir.join("figures.json"),
+    };
+    let job_file = dir.join("job.json");
+    std::fs::write(&job_file, serde_json::to_string_pretty(&job)?)?;
+    let mut child = Command::new(&target.exe)
+        .env(engine_bench::JOB_ENV, &job_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", target.exe.display()))?;
+    let mut other = Vec::new();
+    let stderr = child.stderr.take().expect("piped");
+    for line in BufReader::new(stderr).lines() {
+        let line = line?;
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if let ["progress", phase, done, total] = parts[..]
+            && let (Ok(done), Ok(total)) = (done.parse::<u64>(), total.parse::<u64>())
+        {
+            bar.set_length(total.max(1));
+            bar.set_position(done);
+            bar.set_prefix(phase.to_owned());
+            continue;
+        }
+        other.push(line);
+    }
+    let status = child.wait()?;
+    // The engine's files are not needed once measured; a full run would fill the disk.
+    let _ = std::fs::remove_dir_all(&job.dir);
+    if !status.success() {
+        bail!("{} ({status}): {}", job_file.display(), other.join("\n"));
+    }
+    let text = std::fs::read_to_string(&job.out)
+        .with_context(|| format!("reading {}", job.out.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", job.out.display()))
+}
+
+/// One figure per (engine, workload, value size): the run with the median ops/s.
+pub fn median_runs(runs: &[Figures]) -> Vec<Figures> {
+    let mut groups: BTreeMap<(String, Workload, usize), Vec<&Figures>> = BTreeMap::new();
+    for f in runs {
+        let (w, v) = cell_key(f);
+        groups.entry((f.engine.clone(), w, v)).or_default().push(f);
+    }
+    groups
+        .into_values()
+        .map(|mut g| {
+            g.sort_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
+            g[g.len() / 2].clone()
+        })
+        .collect()
+}
+
+/// Reads a results.json, naming it on error.
+pub fn load_results(path: &Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bench results.json", path.display()))
+}
+
+fn fmt_measured(m: &Measured, scale: f64, digits: usize) -> String {
+    match m {
+        Measured::Value(v) => format!("{:.digits$}", v / scale),
+        Measured::Unavailable { .. } => "n/a".into(),
+    }
+}
+
+/// The cell key of a figure.
+fn cell_key(f: &Figures) -> (Workload, usize) {
+    (f.spec.workload, f.spec.value_size)
+}
+
+/// The run as a markdown table, grouped by workload and value size, with each engine's
+/// throughput as a ratio to `rocks` in the same group.
+pub fn table_markdown(r: &Results) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| workload | value | engine | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | write amp | space amp | peak RSS MiB | ops/s vs rocks |"
+    );
+    let _ = writeln!(
+        s,
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let mut sorted: Vec<&Figures> = r.figures.iter().collect();
+    sorted.sort_by_key(|f| cell_key(f));
+    for f in sorted {
+        let rocks = r
+            .figures
+            .iter()
+            .find(|g| g.engine == "rocks" && cell_key(g) == cell_key(f));
+        let ratio = rocks.map_or("".into(), |g| {
+            format!("{:.2}x", f.ops_per_sec / g.ops_per_sec)
+        });
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            f.spec.workload.name(),
+            show_size(f.spec.value_size),
+            f.engine,
+            f.ops_per_sec,
+            f.mb_per_sec,
+            f.latency_us.p50,
+            f.latency_us.p99,
+            f.latency_us.p999,
+            fmt_measured(&f.write_amp, 1.0, 2),
+            fmt_measured(&f.space_amp, 1.0, 2),
+            fmt_measured(&f.peak_rss_bytes, (1 << 20) as f64, 0),
+            ratio
+        );
+    }
+    s
+}
+
+/// New against old, cell by cell: throughput and p99 ratios.
+pub fn compare_markdown(old: &Results, new: &Results) -> String {
+    let mut s = format!(
+        "Compared with the run of {} ({}):\n\n| workload | value | engine | ops/s new/old | p99 new/old |\n|---|---|---|---:|---:|\n",
+        old.meta.date,
+        old.meta.git_rev.as_deref().unwrap_or("unknown revision")
+    );
+    let mut matched = 0;
+    for f in &new.figures {
+        let Some(o) = old
+            .figures
+            .iter()
+            .find(|o| o.engine == f.engine && cell_key(o) == cell_key(f))
+        else {
+            continue;
+        };
+        matched += 1;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.2}x | {:.2}x |",
+            f.spec.workload.name(),
+            show_size(f.spec.value_size),
+            f.engine,
+            f.ops_per_sec / o.ops_per_sec,
+            f.latency_us.p99 / o.latency_us.p99.max(1e-9)
+        );
+    }
+    if matched == 0 {
+        s.push_str("\n(no cell of this run matches a cell of the old one)\n");
+    }
+    s
+}
+
+fn memory_gib() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| (kb / (1 << 20) as f64 * 10.0).round() / 10.0)
+}
+
+fn git_rev(root: &Path) -> Option<String> {
+    duct::cmd!("git", "rev-parse", "--short", "HEAD")
+        .dir(root)
+        .stderr_null()
+        .read()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_and_without_units() {
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert_eq!(parse_size("4KiB").unwrap(), 4096);
+        assert_eq!(parse_size("16k").unwrap(), 16384);
+        assert_eq!(parse_size("1MiB").unwrap(), 1 << 20);
+        let e = parse_size("lots").unwrap_err().to_string();
+        assert!(e.contains("\"lots\""), "{e}");
+        assert!(parse_size("0").is_err());
+        assert_eq!(show_size(16384), "16 KiB");
+        assert_eq!(show_size(100), "100 B");
+    }
+
+    fn figure(engine: &str, w: Workload, value_size: usize, ops_per_sec: f64) -> Figures {
+        Figures {
+            engine: engine.into(),
+            spec: Spec::new(w, 1000, value_size),
+            ops: 1000,
+            seconds: 1000.0 / ops_per_sec,
+            ops_per_sec,
+            mb_per_sec: ops_per_sec * (16 + value_size) as f64 / 1e6,
+            latency_us: engine_bench::Latency {
+                p50: 1.0,
+                p99: 2.0,
+                p999: 3.0,
+                max: 4.0,
+            },
+            write_amp: if w.writes() {
+                Measured::Value(1.5)
+            } else {
+                Measured::unavailable("no writes")
+            },
+            space_amp: Measured::Value(1.1),
+            peak_rss_bytes: Measured::Value(64e6),
+            user_bytes_written: 0,
+            engine_bytes_written: None,
+            disk_bytes: None,
+            live_bytes: 0,
+            not_found: 0,
+        }
+    }
+
+    fn results(figures: Vec<Figures>) -> Results {
+        Results {
+            meta: Meta {
+                date: "2026-11-24T00:00:00Z".into(),
+                cpus: 2,
+                memory_gib: 24.0,
+                git_rev: Some("abc1234".into()),
+                quick: true,
+                engines: vec!["rocks".into(), "titan".into()],
+                repeat: 1,
+            },
+            runs: figures.clone(),
+            figures,
+        }
+    }
+
+    #[test]
+    fn the_median_run_is_reported() {
+        let runs = vec![
+            figure("rocks", Workload::FillRandom, 100, 300.0),
+            figure("rocks", Workload::FillRandom, 100, 100.0),
+            figure("rocks", Workload::FillRandom, 100, 200.0),
+            figure("titan", Workload::FillRandom, 100, 50.0),
+        ];
+        let m = median_runs(&runs);
+        assert_eq!(m.len(), 2);
+        let rocks = m.iter().find(|f| f.engine == "rocks").unwrap();
+        assert_eq!(rocks.ops_per_sec, 200.0);
+    }
+
+    #[test]
+    fn the_table_shows_ratios_to_rocks_and_unavailable_figures() {
+        let r = results(vec![
+            figure("rocks", Workload::ReadRandom, 1024, 100.0),
+            figure("titan", Workload::ReadRandom, 1024, 250.0),
+        ]);
+        let t = table_markdown(&r);
+        let titan = t.lines().find(|l| l.contains("| titan |")).unwrap();
+        assert!(titan.ends_with("| 2.50x |"), "{titan}");
+        assert!(
+            titan.contains("| n/a |"),
+            "readrandom has no write amp: {titan}"
+        );
+    }
+
+    #[test]
+    fn compare_prints_new_over_old_per_matching_cell() {
+        let old = results(vec![figure("rocks", Workload::Overwrite, 4096, 100.0)]);
+        let new = results(vec![
+            figure("rocks", Workload::Overwrite, 4096, 150.0),
+            figure("titan", Workload::Overwrite, 4096, 400.0),
+        ]);
+        let c = compare_markdown(&old, &new);
+        assert!(
+            c.contains("| overwrite | 4 KiB | rocks | 1.50x | 1.00x |"),
+            "{c}"
+        );
+        assert!(
+            !c.contains("titan"),
+            "no old titan cell to compare with: {c}"
+        );
+        let none = compare_markdown(&new, &results(vec![]));
+        assert!(none.contains("no cell"), "{none}");
+    }
+
+    #[test]
+    fn charts_have_a_line_per_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fs = Vec::new();
+        for v in [1024, 16384] {
+            fs.push(figure("rocks", Workload::Overwrite, v, 100.0));
+            fs.push(figure("titan", Workload::Overwrite, v, 300.0));
+        }
+        let paths = crate::bench_chart::write_charts(&results(fs), dir.path()).unwrap();
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["throughput-overwrite.svg", "write-amp-overwrite.svg"]
+        );
+        let svg = std::fs::read_to_string(&paths[0]).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+        for engine in ["rocks", "titan"] {
+            assert!(svg.contains(engine), "legend names {engine}");
+        }
+        // A line per engine, and its sample in the legend.
+        assert_eq!(
+            svg.matches(r#"stroke-width="2""#).count(),
+            4,
+            "one line per engine"
+        );
+    }
+
+    #[test]
+    fn quick_specs_stay_small() {
+        let opts = Options {
+            quick: true,
+            ..Options::default()
+        };
+        let s = spec_for(&opts, Workload::Overwrite, 16 << 10);
+        assert!(s.num * (16 + (16 << 10)) as u64 <= 64 << 20, "{}", s.num);
+        assert_eq!(s.duration_secs, Some(1.0));
+        assert_eq!(spec_for(&opts, Workload::FillSeq, 100).num, 50_000);
+    }
+}
