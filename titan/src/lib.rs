@@ -96,7 +96,7 @@ impl From<rust_rocksdb::rocksdb::Error> for Error {
 
 /// The failpoint sites of Titan, for the failpoint plugin catalog: (name, where, what a test
 /// may do there).
-pub const FAILPOINTS: [(&str, &str, &str); 8] = [
+pub const FAILPOINTS: [(&str, &str, &str); 9] = [
     (
         "titan::blob::append",
         "before large values are appended to the active blob file",
@@ -137,6 +137,11 @@ pub const FAILPOINTS: [(&str, &str, &str); 8] = [
         "before an obsolete blob file is deleted",
         "return: the file is kept for the next pass",
     ),
+    (
+        IO_SITE,
+        "the file layer: before every create, write, sync and delete of a blob file or log",
+        "return(op=..,path=..): an I/O error on the chosen operation and/or path",
+    ),
 ];
 
 /// Evaluates failpoint `name`: `Err(Injected)` when a test configured `return` there.
@@ -154,10 +159,105 @@ pub(crate) fn fail_point(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The fault-injecting file layer: one site, `titan::io`, evaluated before every operation on
+/// Titan's own files (blob files and their logs) with the operation and the path. Its
+/// `return` argument chooses what fails: `return` fails every operation,
+/// `return(op=sync)` one kind (`create`, `write`, `sync`, `delete`),
+/// `return(path=000002.blob)` the files whose path contains the text, and
+/// `return(op=write,path=.blob)` both at once. The failure is an I/O error naming the path.
+pub(crate) fn io_fault(op: &str, path: &Path) -> std::io::Result<()> {
+    #[cfg(feature = "failpoints")]
+    fail::fail_point!(IO_SITE, |arg: Option<String>| {
+        match io_fault_matches(arg.as_deref(), op, path) {
+            Ok(true) => Err(std::io::Error::other(format!(
+                "injected {op} failure at failpoint {IO_SITE}"
+            ))),
+            Ok(false) => Ok(()),
+            Err(bad) => panic!("failpoint {IO_SITE}: {bad}"),
+        }
+    });
+    let _ = (op, path);
+    Ok(())
+}
+
+/// The name of the file layer's failpoint site.
+pub const IO_SITE: &str = "titan::io";
+
+/// Whether `titan::io`'s argument selects operation `op` on `path`; an error names a malformed
+/// argument (a test's typo must not pass as "never matched").
+pub fn io_fault_matches(
+    arg: Option<&str>,
+    op: &str,
+    path: &Path,
+) -> std::result::Result<bool, String> {
+    let Some(arg) = arg.filter(|a| !a.trim().is_empty()) else {
+        return Ok(true);
+    };
+    let mut selected = true;
+    for part in arg.split(',') {
+        match part.trim().split_once('=') {
+            Some(("op", want)) => {
+                if !["create", "write", "sync", "delete"].contains(&want) {
+                    return Err(format!(
+                        "unknown operation {want:?} in {arg:?} (create, write, sync or delete)"
+                    ));
+                }
+                selected &= want == op;
+            }
+            Some(("path", text)) => selected &= path.to_string_lossy().contains(text),
+            _ => {
+                return Err(format!(
+                    "cannot read {part:?} in {arg:?}: expected op=..., path=... or both"
+                ));
+            }
+        }
+    }
+    Ok(selected)
+}
+
 /// Whether failpoint `name` is configured to `return` (for sites that skip a step).
 pub(crate) fn fail_point_hit(name: &str) -> bool {
     #[cfg(feature = "failpoints")]
     fail::fail_point!(name, |_| true);
     let _ = name;
     false
+}
+
+#[cfg(test)]
+mod io_fault_tests {
+    use super::io_fault_matches;
+    use std::path::Path;
+
+    #[test]
+    fn the_argument_selects_operation_and_path() {
+        let blob = Path::new("/db/titan/000002.blob");
+        assert_eq!(io_fault_matches(None, "sync", blob), Ok(true));
+        assert_eq!(io_fault_matches(Some("op=sync"), "sync", blob), Ok(true));
+        assert_eq!(io_fault_matches(Some("op=sync"), "write", blob), Ok(false));
+        assert_eq!(
+            io_fault_matches(Some("path=000002"), "write", blob),
+            Ok(true)
+        );
+        assert_eq!(
+            io_fault_matches(Some("path=000003"), "write", blob),
+            Ok(false)
+        );
+        assert_eq!(
+            io_fault_matches(Some("op=write, path=.blob"), "write", blob),
+            Ok(true)
+        );
+        assert_eq!(
+            io_fault_matches(Some("op=write,path=.blob"), "sync", blob),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn a_malformed_argument_is_an_error_not_a_silent_miss() {
+        let blob = Path::new("000002.blob");
+        let e = io_fault_matches(Some("op=fsync"), "sync", blob).unwrap_err();
+        assert!(e.contains("fsync"), "{e}");
+        let e = io_fault_matches(Some("file=x"), "sync", blob).unwrap_err();
+        assert!(e.contains("file=x"), "{e}");
+    }
 }

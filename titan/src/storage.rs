@@ -257,6 +257,7 @@ impl BlobStorage {
     pub fn create_file(&self) -> Result<ActiveFile> {
         let number = self.new_number();
         let path = self.dir.join(file_name(number));
+        crate::io_fault("create", &path).map_err(|e| Error::io(e, &path))?;
         // Logged (and fsynced) before the file exists: whatever state a crash leaves this
         // file in, recovery knows it was being written, not damaged.
         self.log_open(&format!("+{number}"), true)?;
@@ -301,6 +302,7 @@ impl BlobStorage {
             buf.extend_from_slice(r);
         }
         let path = self.dir.join(file_name(file.number));
+        crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
         let written = if crate::fail_point_hit("titan::blob::short_write") {
             // A short write: half the bytes reach the file, then the device fails.
             file.file
@@ -347,9 +349,9 @@ impl BlobStorage {
 
     /// fsyncs an appended file.
     pub fn sync_file(&self, file: &ActiveFile) -> Result<()> {
-        file.file
-            .sync_data()
-            .map_err(|e| Error::io(e, self.dir.join(file_name(file.number))))?;
+        let path = self.dir.join(file_name(file.number));
+        crate::io_fault("sync", &path).map_err(|e| Error::io(e, &path))?;
+        file.file.sync_data().map_err(|e| Error::io(e, &path))?;
         self.record_synced_len(file.number, file.offset)
     }
 
@@ -358,6 +360,7 @@ impl BlobStorage {
             return Ok(());
         }
         let path = self.dir.join(SYNCED_LOG);
+        crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -369,9 +372,11 @@ impl BlobStorage {
     /// Writes the footer and fsyncs: the file is complete.
     pub fn seal(&self, mut file: ActiveFile) -> Result<()> {
         let path = self.dir.join(file_name(file.number));
+        crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
         file.file
             .write_all(&format::footer(file.records))
             .map_err(|e| Error::io(e, &path))?;
+        crate::io_fault("sync", &path).map_err(|e| Error::io(e, &path))?;
         file.file.sync_all().map_err(|e| Error::io(e, &path))?;
         self.log_open(&format!("-{}", file.number), false)?;
         self.record_synced_len(file.number, file.offset + format::FOOTER_LEN)
@@ -379,6 +384,7 @@ impl BlobStorage {
 
     fn log_open(&self, line: &str, sync: bool) -> Result<()> {
         let path = self.dir.join(OPEN_LOG);
+        crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -386,6 +392,7 @@ impl BlobStorage {
             .map_err(|e| Error::io(e, &path))?;
         writeln!(log, "{line}").map_err(|e| Error::io(e, &path))?;
         if sync {
+            crate::io_fault("sync", &path).map_err(|e| Error::io(e, &path))?;
             log.sync_data().map_err(|e| Error::io(e, &path))?;
         }
         Ok(())
@@ -447,6 +454,8 @@ impl BlobStorage {
 
     /// Forgets and deletes file `number`.
     pub fn delete(&self, number: u64) -> Result<()> {
+        let path = self.dir.join(file_name(number));
+        crate::io_fault("delete", &path).map_err(|e| Error::io(e, &path))?;
         let removed = self
             .files
             .write()

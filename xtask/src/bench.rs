@@ -125,18 +125,19 @@ pub fn show_size(n: usize) -> String {
 /// The spec of one cell, from the options.
 pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
     let kv = (16 + value_size) as u64;
-    // About 64 MiB of data per cell in quick mode (the whole run stays within minutes), 1 GiB
-    // otherwise: several memtables' worth, so flushes and compactions are part of the figures.
+    // About 64 MiB of data per cell in quick mode (the whole run stays within minutes),
+    // 256 MiB otherwise: four memtables' worth, and a 5 s overwrite writes several times that,
+    // so flushes and compactions are part of the figures.
     let num = opts.num.unwrap_or_else(|| {
         let (bytes, most) = if opts.quick {
             (64u64 << 20, 50_000)
         } else {
-            (1u64 << 30, 1_000_000)
+            (256u64 << 20, 500_000)
         };
         (bytes / kv).clamp(1000, most)
     });
     let mut spec = Spec::new(workload, num, value_size);
-    spec.duration_secs = Some(opts.duration.unwrap_or(if opts.quick { 1.0 } else { 10.0 }));
+    spec.duration_secs = Some(opts.duration.unwrap_or(if opts.quick { 1.0 } else { 5.0 }));
     spec.threads = opts.threads.max(1);
     spec.sync = opts.sync;
     spec.seed = opts.seed;

@@ -106,10 +106,10 @@ Figures are for comparing engines measured in the same run, not for absolute cla
         /// Value sizes such as 100,1KiB,16KiB (default: 100 B to 64 KiB; --quick: 1 and 16 KiB).
         #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = xtask::bench::parse_size)]
         value_sizes: Vec<usize>,
-        /// Key count (default: by value size, about 1 GiB of data; --quick: 64 MiB).
+        /// Key count (default: by value size, about 256 MiB of data; --quick: 64 MiB).
         #[arg(long)]
         num: Option<u64>,
-        /// Seconds each measured phase may take at most (default 10; --quick: 1).
+        /// Seconds each measured phase may take at most (default 5; --quick: 1).
         #[arg(long)]
         duration: Option<f64>,
         /// Threads of the measured phase.

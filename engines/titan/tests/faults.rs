@@ -380,3 +380,71 @@ fn every_catalogued_io_error_site_fails_with_io_and_loses_nothing_acknowledged()
         eprintln!("{line}");
     }
 }
+
+/// The file layer's site fails the operation and the path a test chooses, and nothing else.
+#[test]
+fn the_file_layer_fails_only_the_chosen_operation_and_path() {
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    let mut acked = Vec::new();
+    let mut failed = Vec::new();
+
+    // One operation on one kind of file: blob-file syncs fail (the OPEN log's sync, when the
+    // first blob file is created, does not), and unsynced writes, which never sync, go through.
+    fail::cfg(titan::IO_SITE, "return(op=sync,path=.blob)").unwrap();
+    let err = e
+        .put_opt(&WriteOptions::sync(), CF_DEFAULT, b"sync-fails", &value(1))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(
+        err.to_string().contains(".blob") && err.to_string().contains("sync"),
+        "the error names the operation and the blob file: {err}"
+    );
+    failed.push(b"sync-fails".to_vec());
+    e.put(CF_DEFAULT, b"unsynced-ok", &value(2)).unwrap();
+    acked.push((b"unsynced-ok".to_vec(), value(2)));
+
+    // A path that matches nothing: nothing fails.
+    fail::cfg(titan::IO_SITE, "return(path=no-such-file)").unwrap();
+    e.put_opt(
+        &WriteOptions::sync(),
+        CF_DEFAULT,
+        b"other-path-ok",
+        &value(3),
+    )
+    .unwrap();
+    acked.push((b"other-path-ok".to_vec(), value(3)));
+
+    // Writes to blob files fail; a small value never touches one and goes through.
+    fail::cfg(titan::IO_SITE, "return(op=write,path=.blob)").unwrap();
+    let err = e
+        .put_opt(&WriteOptions::sync(), CF_DEFAULT, b"write-fails", &value(4))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    failed.push(b"write-fails".to_vec());
+    e.put_opt(&WriteOptions::sync(), CF_DEFAULT, b"small-ok", b"tiny")
+        .unwrap();
+    acked.push((b"small-ok".to_vec(), b"tiny".to_vec()));
+    fail::remove(titan::IO_SITE);
+
+    drop(e);
+    let e = open(dir.path());
+    for (k, v) in &acked {
+        assert_eq!(
+            e.get(CF_DEFAULT, k).unwrap().as_ref(),
+            Some(v),
+            "acknowledged {}",
+            String::from_utf8_lossy(k)
+        );
+    }
+    for k in &failed {
+        assert_eq!(
+            e.get(CF_DEFAULT, k).unwrap(),
+            None,
+            "the failed write {} is absent",
+            String::from_utf8_lossy(k)
+        );
+    }
+    scenario.teardown();
+}
