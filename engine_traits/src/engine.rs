@@ -119,9 +119,12 @@ pub trait KvEngine: Readable + Send + Sync + Sized + 'static {
     /// applies the same operations again, in order. An empty batch is a no-op.
     ///
     /// A write that returned `Ok` with `sync` survives a crash. A write that returned an error
-    /// left the engine consistent, but whether it is there after a reopen is unknown: its log
-    /// record may have reached the file before the sync failed (RocksDB replays it; Titan's
-    /// failures before its LSM write leave it absent).
+    /// left the engine consistent and is absent after a reopen, so the engine then holds
+    /// exactly the acknowledged writes, even when its log record reached the file before the
+    /// sync failed (rocks writes an undo record for that case; Titan fails before its LSM
+    /// write). The one exception must be said in the error: when not even that could be made
+    /// durable, the message says the write may or may not be present, and it is then still
+    /// all or nothing. An engine may refuse further writes after such a failure until reopened.
     fn write(&self, opts: &WriteOptions, batch: &Self::WriteBatch) -> Result<()>;
 
     /// A consistent view of every CF as of now. Writes after this call, `delete_range`

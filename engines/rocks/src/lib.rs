@@ -17,10 +17,11 @@
 
 mod error;
 mod iterator;
+mod undo;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use engine_traits::{
     BulkIngest, Capabilities, Checkpoint, EngineConfig, EngineStats, Error, IterOptions, KvEngine,
@@ -47,6 +48,23 @@ pub struct RocksEngine {
     prefix_len: Option<usize>,
     /// Names the SST files bulk ingest writes, unique within this handle.
     ingest_seq: AtomicU64,
+    /// Set when a write failed inside RocksDB: why. From then on every write is refused until
+    /// the engine is reopened, so the failed write's undo record stays valid (see `undo.rs`).
+    poisoned: Mutex<Option<String>>,
+}
+
+/// What a write touched, for the undo record should it fail.
+#[derive(Clone, Debug)]
+enum Touched {
+    Key {
+        cf: String,
+        key: Vec<u8>,
+    },
+    Range {
+        cf: String,
+        start: Vec<u8>,
+        end: Vec<u8>,
+    },
 }
 
 impl std::fmt::Debug for RocksEngine {
@@ -112,6 +130,22 @@ impl RocksEngine {
             DB::open_cf_descriptors(&opts, &path, descriptors)
         }
         .map_err(|e| map_status(e.into(), Some(&path)))?;
+        // RocksDB has replayed its WAL, perhaps including writes that returned an error;
+        // their undo records take them out again.
+        let pending = undo::pending(&path)?;
+        if read_only && !pending.is_empty() {
+            return Err(Error::Io {
+                message: format!(
+                    "the database has an undo record of a failed write ({}); open it read-write once to apply it",
+                    pending[0].display()
+                ),
+                path: Some(path),
+                source: None,
+            });
+        }
+        for file in pending {
+            apply_undo(&db, &file)?;
+        }
         Ok(RocksEngine {
             db: Arc::new(db),
             opts,
@@ -119,7 +153,98 @@ impl RocksEngine {
             path,
             prefix_len: config.prefix_len,
             ingest_seq: AtomicU64::new(0),
+            poisoned: Mutex::new(None),
         })
+    }
+
+    /// Refuses a write once an earlier one failed inside RocksDB.
+    fn check_poisoned(&self) -> Result<()> {
+        match self
+            .poisoned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some(why) => Err(Error::Io {
+                message: format!("engine rocks refuses writes until it is reopened: {why}"),
+                path: Some(self.path.clone()),
+                source: None,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// A write RocksDB failed: poison the engine and record the undo of what it touched, so
+    /// the write is absent after the next open even if its WAL record is replayed. Returns
+    /// the error for the caller, saying what became of the write.
+    fn write_failed(&self, err: Error, touched: &[Touched], disable_wal: bool) -> Error {
+        let mut poisoned = self.poisoned.lock().unwrap_or_else(|e| e.into_inner());
+        if disable_wal {
+            // No WAL record: nothing can bring the write back.
+            poisoned.get_or_insert_with(|| format!("a write failed: {err}"));
+            return err;
+        }
+        let outcome = self.pre_images(touched).and_then(|images| {
+            undo::write(&self.path, &images).map_err(|e| Error::io(e, &self.path))
+        });
+        let note = match &outcome {
+            Ok(file) => format!(
+                "the write is undone when the engine is reopened (undo record {})",
+                file.display()
+            ),
+            Err(e) => format!(
+                "its undo record could not be written ({e}), so the write may or may not be present after reopen"
+            ),
+        };
+        poisoned.get_or_insert_with(|| format!("a write failed: {err}; {note}"));
+        match err {
+            Error::Io {
+                message,
+                path,
+                source,
+            } => Error::Io {
+                message: format!("{message}; {note}"),
+                path,
+                source,
+            },
+            other => other,
+        }
+    }
+
+    /// The values the touched keys have now, which for a failed write are the values before it.
+    fn pre_images(&self, touched: &[Touched]) -> Result<Vec<undo::PreImage>> {
+        let mut out = Vec::new();
+        for t in touched {
+            match t {
+                Touched::Key { cf, key } => {
+                    let handle = self.cf(cf)?;
+                    let value = self.db.get_cf(handle, key).map_err(|e| self.err(e))?;
+                    out.push(undo::PreImage {
+                        cf: cf.clone(),
+                        key: key.clone(),
+                        value,
+                    });
+                }
+                Touched::Range { cf, start, end } => {
+                    let handle = self.cf(cf)?;
+                    let mut r = read_opts(false);
+                    r.set_iterate_lower_bound(start.clone());
+                    r.set_iterate_upper_bound(end.clone());
+                    let mut it = self.db.raw_iterator_cf_opt(handle, r);
+                    it.seek(start);
+                    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                        out.push(undo::PreImage {
+                            cf: cf.clone(),
+                            key: k.to_vec(),
+                            value: Some(v.to_vec()),
+                        });
+                        it.next();
+                    }
+                    it.status().map_err(|e| self.err(e))?;
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn cf(&self, name: &str) -> Result<&ColumnFamily> {
@@ -141,6 +266,39 @@ impl RocksEngine {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Applies one undo record as a synced batch, then deletes it.
+fn apply_undo(db: &DB, file: &Path) -> Result<()> {
+    let data = std::fs::read(file).map_err(|e| Error::io(e, file))?;
+    let mut batch = rocksdb::WriteBatch::default();
+    for e in undo::decode(&data, file)? {
+        let handle = db.cf_handle(&e.cf).ok_or_else(|| {
+            Error::corruption(
+                format!(
+                    "undo record names column family {:?}, which the database does not have",
+                    e.cf
+                ),
+                Some(file.to_path_buf()),
+                None,
+            )
+        })?;
+        match e.value {
+            Some(v) => batch.put_cf(handle, &e.key, v),
+            None => batch.delete_cf(handle, &e.key),
+        }
+    }
+    let mut w = rocksdb::WriteOptions::default();
+    w.set_sync(true);
+    db.write_opt(batch, &w)
+        .map_err(|e| map_status(e.into(), Some(file)))?;
+    std::fs::remove_file(file).map_err(|e| Error::io(e, file))?;
+    if let Some(dir) = file.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(e, dir))?;
+    }
+    Ok(())
 }
 
 fn cf_handle<'d>(db: &'d DB, cfs: &[String], name: &str) -> Result<&'d ColumnFamily> {
@@ -273,8 +431,10 @@ pub struct RocksWriteBatch {
     /// Key and value bytes added, per the trait's `data_size` (RocksDB's representation adds
     /// headers, which callers should not have to subtract).
     data_size: usize,
-    /// `data_size` at each save point, popped with it.
-    save_points: Vec<usize>,
+    /// `data_size` and `touched.len()` at each save point, popped with it.
+    save_points: Vec<(usize, usize)>,
+    /// The keys and ranges the batch writes, for the undo record should the write fail.
+    touched: Vec<Touched>,
 }
 
 impl RocksWriteBatch {
@@ -291,6 +451,10 @@ impl WriteBatch for RocksWriteBatch {
         let handle = cf_handle(&db, &self.cfs, cf)?;
         self.raw.put_cf(handle, key, value);
         self.data_size += key.len() + value.len();
+        self.touched.push(Touched::Key {
+            cf: cf.to_owned(),
+            key: key.to_vec(),
+        });
         Ok(())
     }
 
@@ -299,6 +463,10 @@ impl WriteBatch for RocksWriteBatch {
         let handle = cf_handle(&db, &self.cfs, cf)?;
         self.raw.delete_cf(handle, key);
         self.data_size += key.len();
+        self.touched.push(Touched::Key {
+            cf: cf.to_owned(),
+            key: key.to_vec(),
+        });
         Ok(())
     }
 
@@ -308,6 +476,11 @@ impl WriteBatch for RocksWriteBatch {
         check_range(start, end)?;
         self.raw.delete_range_cf(handle, start, end);
         self.data_size += start.len() + end.len();
+        self.touched.push(Touched::Range {
+            cf: cf.to_owned(),
+            start: start.to_vec(),
+            end: end.to_vec(),
+        });
         Ok(())
     }
 
@@ -323,15 +496,16 @@ impl WriteBatch for RocksWriteBatch {
         self.raw.clear();
         self.data_size = 0;
         self.save_points.clear();
+        self.touched.clear();
     }
 
     fn set_save_point(&mut self) {
         self.raw.set_save_point();
-        self.save_points.push(self.data_size);
+        self.save_points.push((self.data_size, self.touched.len()));
     }
 
     fn rollback_to_save_point(&mut self) -> Result<()> {
-        let size = self
+        let (size, touched) = self
             .save_points
             .pop()
             .ok_or_else(|| Error::invalid("rollback_to_save_point: no save point is set"))?;
@@ -339,6 +513,7 @@ impl WriteBatch for RocksWriteBatch {
             .rollback_to_save_point()
             .map_err(|s| map_status(s, None))?;
         self.data_size = size;
+        self.touched.truncate(touched);
         Ok(())
     }
 
@@ -373,16 +548,28 @@ impl KvEngine for RocksEngine {
 
     fn put_opt(&self, opts: &WriteOptions, cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
         let handle = self.cf(cf)?;
-        self.db
-            .put_cf_opt(handle, key, value, &write_opts(opts)?)
-            .map_err(|e| self.err(e))
+        let w = write_opts(opts)?;
+        self.check_poisoned()?;
+        self.db.put_cf_opt(handle, key, value, &w).map_err(|e| {
+            let touched = [Touched::Key {
+                cf: cf.to_owned(),
+                key: key.to_vec(),
+            }];
+            self.write_failed(self.err(e), &touched, opts.disable_wal)
+        })
     }
 
     fn delete_opt(&self, opts: &WriteOptions, cf: &str, key: &[u8]) -> Result<()> {
         let handle = self.cf(cf)?;
-        self.db
-            .delete_cf_opt(handle, key, &write_opts(opts)?)
-            .map_err(|e| self.err(e))
+        let w = write_opts(opts)?;
+        self.check_poisoned()?;
+        self.db.delete_cf_opt(handle, key, &w).map_err(|e| {
+            let touched = [Touched::Key {
+                cf: cf.to_owned(),
+                key: key.to_vec(),
+            }];
+            self.write_failed(self.err(e), &touched, opts.disable_wal)
+        })
     }
 
     fn write_batch(&self) -> RocksWriteBatch {
@@ -392,6 +579,7 @@ impl KvEngine for RocksEngine {
             cfs: self.cfs.clone(),
             data_size: 0,
             save_points: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -406,10 +594,14 @@ impl KvEngine for RocksEngine {
         if batch.raw.count() == 0 {
             return Ok(());
         }
+        self.check_poisoned()?;
         batch
             .raw
             .write(&self.db, opts.sync, opts.disable_wal)
-            .map_err(|s| map_status(s, Some(&self.path)))
+            .map_err(|s| {
+                let err = map_status(s, Some(&self.path));
+                self.write_failed(err, &batch.touched, opts.disable_wal)
+            })
     }
 
     fn snapshot(&self) -> Result<RocksSnapshot<'_>> {
@@ -564,6 +756,91 @@ mod tests {
             engine_traits::ErrorKind::InvalidArgument,
             "{err}"
         );
+    }
+
+    /// Without libfiu a RocksDB write cannot be made to fail after its WAL record is written,
+    /// so this builds the undo record the way `write_failed` does, then lets the write through
+    /// as RocksDB's replay would. The libfiu test in tests/faults.rs covers the real failure.
+    #[test]
+    fn an_undo_record_restores_the_pre_images_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(dir.path());
+        let e = RocksEngine::open(&config).unwrap();
+        e.put(CF_DEFAULT, b"a", b"1").unwrap();
+        e.put(CF_DEFAULT, b"c", b"3").unwrap();
+        let mut b = e.write_batch();
+        b.put(CF_DEFAULT, b"a", b"2").unwrap();
+        b.put(CF_DEFAULT, b"new", b"x").unwrap();
+        b.delete_range(CF_DEFAULT, b"b", b"d").unwrap();
+        let images = e.pre_images(&b.touched).unwrap();
+        assert_eq!(
+            images.len(),
+            3,
+            "a, new, and c inside the deleted range: {images:?}"
+        );
+        undo::write(dir.path(), &images).unwrap();
+        e.write(&WriteOptions::sync(), &b).unwrap();
+        drop(e);
+
+        let err = RocksEngine::open_read_only(&config).unwrap_err();
+        assert_eq!(err.kind(), engine_traits::ErrorKind::Io);
+        assert!(err.to_string().contains("undo record"), "{err}");
+
+        let e = RocksEngine::open(&config).unwrap();
+        assert_eq!(e.get(CF_DEFAULT, b"a").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(e.get(CF_DEFAULT, b"c").unwrap().as_deref(), Some(&b"3"[..]));
+        assert_eq!(e.get(CF_DEFAULT, b"new").unwrap(), None);
+        assert!(
+            undo::pending(dir.path()).unwrap().is_empty(),
+            "applied and deleted"
+        );
+    }
+
+    #[test]
+    fn a_damaged_undo_record_stops_open_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(dir.path());
+        drop(RocksEngine::open(&config).unwrap());
+        let path = undo::write(dir.path(), &[]).unwrap();
+        let mut data = std::fs::read(&path).unwrap();
+        data[9] ^= 0xff;
+        std::fs::write(&path, data).unwrap();
+        let err = RocksEngine::open(&config).unwrap_err();
+        assert_eq!(err.kind(), engine_traits::ErrorKind::Corruption, "{err}");
+        assert!(err.to_string().contains("WORKBENCH-UNDO-"), "{err}");
+    }
+
+    #[test]
+    fn a_poisoned_engine_refuses_writes_until_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(dir.path());
+        let e = RocksEngine::open(&config).unwrap();
+        *e.poisoned.lock().unwrap() = Some("a write failed: test".into());
+        let err = e.put(CF_DEFAULT, b"k", b"v").unwrap_err();
+        assert_eq!(err.kind(), engine_traits::ErrorKind::Io);
+        assert!(err.to_string().contains("until it is reopened"), "{err}");
+        let mut b = e.write_batch();
+        b.put(CF_DEFAULT, b"k", b"v").unwrap();
+        assert!(e.write(&WriteOptions::default(), &b).is_err());
+        assert_eq!(e.get(CF_DEFAULT, b"k").unwrap(), None, "reads still work");
+        drop(e);
+        let e = RocksEngine::open(&config).unwrap();
+        e.put(CF_DEFAULT, b"k", b"v").unwrap();
+    }
+
+    #[test]
+    fn rolling_back_a_save_point_forgets_what_it_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = RocksEngine::open(&EngineConfig::new(dir.path())).unwrap();
+        let mut b = e.write_batch();
+        b.put(CF_DEFAULT, b"kept", b"1").unwrap();
+        b.set_save_point();
+        b.put(CF_DEFAULT, b"dropped", b"2").unwrap();
+        b.delete_range(CF_DEFAULT, b"x", b"y").unwrap();
+        b.rollback_to_save_point().unwrap();
+        assert_eq!(b.touched.len(), 1, "{:?}", b.touched);
+        b.clear();
+        assert!(b.touched.is_empty());
     }
 
     #[test]

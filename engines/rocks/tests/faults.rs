@@ -48,24 +48,27 @@ fn fiu_child() {
     for k in FAILED_BATCH {
         batch.put(CF_DEFAULT, k, b"v").unwrap();
     }
-    let outcome = match e.write(&WriteOptions::sync(), &batch) {
+    let mut outcome = match e.write(&WriteOptions::sync(), &batch) {
         Ok(()) => "ok".to_owned(),
         Err(err) => format!("{:?} {err}", err.kind()),
     };
+    // A later write, unsynced, must be refused: it would invalidate the undo record.
+    if let Err(err) = e.put(CF_DEFAULT, b"later", b"v") {
+        outcome.push_str(&format!("\nlater write: {:?} {err}", err.kind()));
+    }
     use std::io::Write;
     result.write_all(outcome.as_bytes()).unwrap();
     // Skip destructors: closing would fsync again under the fault.
     std::process::exit(0);
 }
 
-#[test]
-fn fdatasync_eio_during_a_synced_write_is_an_io_error_and_acknowledged_writes_survive() {
-    if Command::new("fiu-run").arg("-h").output().is_err() {
-        eprintln!(
-            "skipped: libfiu's fiu-run is not installed (apt-get install fiu-utils libfiu-dev)"
-        );
-        return;
-    }
+/// Runs the child under libfiu, enables `faults` (EIO) once it is ready, lets it make its
+/// failing write, and returns its outcome with the directory holding its database.
+fn fiu_scenario(faults: &[&str]) -> (String, tempfile::TempDir) {
+    assert!(
+        Command::new("fiu-run").arg("-h").output().is_ok(),
+        "libfiu's fiu-run is not installed: `cargo xtask doctor --fix` (fiu-utils, libfiu-dev)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let ctrl = dir.path().join("fiu-ctrl");
@@ -83,7 +86,7 @@ fn fdatasync_eio_during_a_synced_write_is_an_io_error_and_acknowledged_writes_su
         wait_for(&dir.path().join("ready"), Duration::from_secs(30)),
         "the child did not get ready"
     );
-    for name in ["posix/io/sync/fdatasync", "posix/io/sync/fsync"] {
+    for name in faults {
         let status = Command::new("fiu-ctrl")
             .arg("-f")
             .arg(&ctrl)
@@ -105,14 +108,16 @@ fn fdatasync_eio_during_a_synced_write_is_an_io_error_and_acknowledged_writes_su
     let outcome = std::fs::read_to_string(dir.path().join("result")).unwrap();
     assert!(
         outcome.starts_with("Io "),
-        "a synced write whose fdatasync fails is an Io error to the caller, got: {outcome}"
+        "a synced write whose sync fails is an Io error to the caller, got: {outcome}"
     );
     assert!(
         outcome.contains("Input/output error") || outcome.contains("IO error"),
         "{outcome}"
     );
+    (outcome, dir)
+}
 
-    let e = RocksEngine::open(&EngineConfig::new(dir.path().join("db"))).unwrap();
+fn assert_acknowledged_writes_survive(e: &RocksEngine) {
     for i in 0..50 {
         assert_eq!(
             e.get(CF_DEFAULT, format!("acked{i:02}").as_bytes())
@@ -122,20 +127,51 @@ fn fdatasync_eio_during_a_synced_write_is_an_io_error_and_acknowledged_writes_su
             "acknowledged synced write acked{i:02} survives"
         );
     }
-    // The contract (KvEngine::write): a write that returned an error has an unknown presence
-    // after reopen, but it is still atomic. Here its WAL record reached the page cache before
-    // fdatasync failed, so RocksDB usually replays it; either way, never a part of it.
-    let present: Vec<bool> = FAILED_BATCH
+}
+
+fn failed_batch_presence(e: &RocksEngine) -> Vec<bool> {
+    FAILED_BATCH
         .iter()
         .map(|k| e.get(CF_DEFAULT, k).unwrap().is_some())
+        .collect()
+}
+
+/// The case: fdatasync fails with EIO during a synced write. The caller gets `Io`,
+/// and after reopen the engine holds exactly the acknowledged writes: the failed batch's WAL
+/// record reached the page cache and RocksDB replays it, but its undo record (written with
+/// fsync, which still works) takes it out again.
+#[test]
+fn fdatasync_eio_during_a_synced_write_is_io_and_after_reopen_only_acknowledged_writes_remain() {
+    let (outcome, dir) = fiu_scenario(&["posix/io/sync/fdatasync"]);
+    assert!(
+        outcome.contains("undone when the engine is reopened"),
+        "the error says what becomes of the write: {outcome}"
+    );
+    assert!(
+        outcome.contains("later write: Io")
+            && outcome.contains("refuses writes until it is reopened"),
+        "later writes are refused: {outcome}"
+    );
+    let db = dir.path().join("db");
+    let e = RocksEngine::open(&EngineConfig::new(&db)).unwrap();
+    assert_acknowledged_writes_survive(&e);
+    assert_eq!(
+        failed_batch_presence(&e),
+        [false; 3],
+        "the batch whose fdatasync failed is absent after reopen"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&db)
+        .unwrap()
+        .flatten()
+        .filter(|f| {
+            f.file_name()
+                .to_string_lossy()
+                .starts_with("WORKBENCH-UNDO")
+        })
         .collect();
     assert!(
-        present.iter().all(|p| *p) || present.iter().all(|p| !*p),
-        "the failed batch is all or nothing after reopen, got {present:?}"
-    );
-    eprintln!(
-        "the batch whose fdatasync failed is {} after reopen",
-        if present[0] { "present" } else { "absent" }
+        leftovers.is_empty(),
+        "applied undo records are deleted: {leftovers:?}"
     );
     // And the engine takes writes again.
     e.put_opt(&WriteOptions::sync(), CF_DEFAULT, b"after", b"v")
@@ -144,6 +180,27 @@ fn fdatasync_eio_during_a_synced_write_is_an_io_error_and_acknowledged_writes_su
         e.get(CF_DEFAULT, b"after").unwrap().as_deref(),
         Some(&b"v"[..])
     );
+}
+
+/// When fsync fails too, not even the undo record can be made durable. The error says the
+/// write's presence after reopen is unknown, and that is the weaker promise kept: every
+/// acknowledged write survives and the failed batch is all or nothing.
+#[test]
+fn when_fsync_fails_too_the_error_says_the_write_is_unknown_and_it_stays_atomic() {
+    let (outcome, dir) = fiu_scenario(&["posix/io/sync/fdatasync", "posix/io/sync/fsync"]);
+    assert!(
+        outcome.contains("may or may not be present"),
+        "the error says the write's fate is unknown: {outcome}"
+    );
+    let e = RocksEngine::open(&EngineConfig::new(dir.path().join("db"))).unwrap();
+    assert_acknowledged_writes_survive(&e);
+    let present = failed_batch_presence(&e);
+    assert!(
+        present.iter().all(|p| *p) || present.iter().all(|p| !*p),
+        "the failed batch is all or nothing after reopen, got {present:?}"
+    );
+    e.put_opt(&WriteOptions::sync(), CF_DEFAULT, b"after", b"v")
+        .unwrap();
 }
 
 const FAILED_BATCH: [&[u8]; 3] = [b"failed-a", b"failed-b", b"failed-c"];
