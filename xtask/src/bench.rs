@@ -29,6 +29,8 @@ pub struct Options {
     pub value_sizes: Vec<usize>,
     /// Key count; default: by value size, bounded in bytes.
     pub num: Option<u64>,
+    /// Measured operations; default: the key count.
+    pub ops: Option<u64>,
     /// Cap of each measured phase, in seconds.
     pub duration: Option<f64>,
     /// Threads of the measured phase.
@@ -45,6 +47,8 @@ pub struct Options {
     pub db_bench: bool,
     /// Runs of each cell (default: 1 with --quick, else 3); the median by ops/s is reported.
     pub repeat: Option<usize>,
+    /// Cargo profile of the bench binaries (default `bench`).
+    pub profile: Option<String>,
 }
 
 /// What a run wrote: `results.json`.
@@ -137,6 +141,7 @@ pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
         (bytes / kv).clamp(1000, most)
     });
     let mut spec = Spec::new(workload, num, value_size);
+    spec.ops = opts.ops.unwrap_or(0);
     spec.duration_secs = Some(opts.duration.unwrap_or(if opts.quick { 1.0 } else { 5.0 }));
     spec.threads = opts.threads.max(1);
     spec.sync = opts.sync;
@@ -171,7 +176,8 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
         load_results(old)?;
     }
 
-    let targets = build_and_list(ws, &opts.engines)?;
+    let profile = opts.profile.as_deref().unwrap_or("bench");
+    let targets = build_and_list(ws, &opts.engines, profile)?;
     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     eprintln!("==> bench targets: {}", names.join(", "));
 
@@ -299,7 +305,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
 
 /// Builds every bench binary in one cargo call (one dependency graph, so RocksDB's build
 /// script runs once) and asks each for the targets it offers.
-fn build_and_list(ws: &Workspace, only: &[String]) -> Result<Vec<BenchTarget>> {
+fn build_and_list(ws: &Workspace, only: &[String], profile: &str) -> Result<Vec<BenchTarget>> {
     // (crate, test target) -> registered engine name, for engines with a bench suite.
     let mut wanted: BTreeMap<(String, String), String> = BTreeMap::new();
     for e in &ws.engines {
@@ -318,7 +324,7 @@ fn build_and_list(ws: &Workspace, only: &[String]) -> Result<Vec<BenchTarget>> {
     let mut args: Vec<String> = [
         "test",
         "--profile",
-        "bench",
+        profile,
         "--no-run",
         "--message-format=json-render-diagnostics",
     ]

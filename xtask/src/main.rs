@@ -109,6 +109,9 @@ Figures are for comparing engines measured in the same run, not for absolute cla
         /// Key count (default: by value size, about 256 MiB of data; --quick: 64 MiB).
         #[arg(long)]
         num: Option<u64>,
+        /// Measured operations per cell (default: the key count; readseq always scans all).
+        #[arg(long)]
+        ops: Option<u64>,
         /// Seconds each measured phase may take at most (default 5; --quick: 1).
         #[arg(long)]
         duration: Option<f64>,
@@ -134,6 +137,10 @@ Figures are for comparing engines measured in the same run, not for absolute cla
         /// (default 3; --quick: 1).
         #[arg(long)]
         repeat: Option<usize>,
+        /// Cargo profile to build the bench binaries in. `dev` reuses the test build: a smoke
+        /// run of the whole pipeline, not figures to quote.
+        #[arg(long, default_value = "bench")]
+        profile: String,
     },
     /// Scaffold a new engine from engines/template.
     #[command(
@@ -305,6 +312,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             workloads,
             value_sizes,
             num,
+            ops,
             duration,
             threads,
             sync,
@@ -313,6 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             compare,
             db_bench,
             repeat,
+            profile,
         } => {
             let ws = registry::Workspace::load()?;
             xtask::bench::run(
@@ -322,6 +331,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     workloads,
                     value_sizes,
                     num,
+                    ops,
                     duration,
                     threads,
                     sync,
@@ -330,6 +340,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     compare,
                     db_bench,
                     repeat,
+                    profile: Some(profile),
                 },
             )
         }

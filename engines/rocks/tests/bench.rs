@@ -1,6 +1,8 @@
 //! The benchmark binary for `rocks` (see `engine_bench`), and the `rocks_raw` baseline: the
 //! `rocksdb` crate called directly, opened with the very options `rocks` gets from its
 //! `default` profile. `rocks` against `rocks_raw` in one run is what the trait layer costs.
+//! `rocks_raw_pinned` reads values in place, as db_bench does: against `rocks_raw`, what
+//! copying each value out costs.
 
 use std::path::{Path, PathBuf};
 
@@ -16,10 +18,13 @@ struct RawRocks {
     db: DB,
     opts: Options,
     path: PathBuf,
+    /// Read values in place (`get_pinned`) instead of copying them into a `Vec` as `get`
+    /// does, like db_bench: `rocks_raw_pinned`, which shows what that copy costs.
+    pinned: bool,
 }
 
 impl RawRocks {
-    fn open(path: &Path) -> Result<RawRocks> {
+    fn open(path: &Path, pinned: bool) -> Result<RawRocks> {
         let profile = OptionsProfile::load("default")
             .map_err(|e| Error::invalid(format!("rocks_raw: {e}")))?;
         let (mut opts, _) = rust_rocksdb::open_options(&profile);
@@ -35,6 +40,7 @@ impl RawRocks {
             db,
             opts,
             path: path.to_owned(),
+            pinned,
         })
     }
 
@@ -51,6 +57,10 @@ impl Target for RawRocks {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<usize>> {
+        if self.pinned {
+            let v = self.db.get_pinned(key).map_err(|e| self.err(e))?;
+            return Ok(v.map(|v| v.len()));
+        }
         Ok(self.db.get(key).map_err(|e| self.err(e))?.map(|v| v.len()))
     }
 
@@ -99,7 +109,10 @@ fn main() {
     Bench::new()
         .engine::<RocksEngine>("rocks", |c| c)
         .target("rocks_raw", true, true, |dir| {
-            Ok(Box::new(RawRocks::open(dir)?) as Box<dyn Target>)
+            Ok(Box::new(RawRocks::open(dir, false)?) as Box<dyn Target>)
+        })
+        .target("rocks_raw_pinned", true, true, |dir| {
+            Ok(Box::new(RawRocks::open(dir, true)?) as Box<dyn Target>)
         })
         .run();
 }
