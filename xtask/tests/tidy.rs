@@ -168,14 +168,50 @@ fn only_rust_rocksdb_depends_on_rocksdb() {
                     "engine_traits depends on {dep}: it must stay engine-agnostic"
                 );
             }
-            if name == "xtask" {
-                assert!(
-                    !dep.starts_with("engine_") && dep != "rust-rocksdb",
-                    "xtask depends on {dep}: it must never link an engine"
-                );
+        }
+    }
+    // xtask may link the engine-agnostic libraries (engine_bench, for its JSON types) but no
+    // engine (a package with [package.metadata.workbench]) and no RocksDB, not even through
+    // one of those libraries.
+    let packages = meta["packages"].as_array().unwrap();
+    let engines: Vec<&str> = packages
+        .iter()
+        .filter(|p| !p["metadata"]["workbench"].is_null())
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let deps_of = |name: &str| -> Vec<String> {
+        packages
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| {
+                p["dependencies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|d| d["kind"].is_null())
+                    .map(|d| d["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut seen = vec!["xtask".to_owned()];
+    let mut queue = vec!["xtask".to_owned()];
+    while let Some(name) = queue.pop() {
+        for dep in deps_of(&name) {
+            assert!(
+                !engines.contains(&dep.as_str()) && dep != "rust-rocksdb" && dep != "rocksdb",
+                "xtask links {dep} (through {name}): it must never link an engine or RocksDB"
+            );
+            if !seen.contains(&dep) {
+                seen.push(dep.clone());
+                queue.push(dep);
             }
         }
     }
+    assert!(
+        seen.iter().any(|d| d == "engine_bench"),
+        "the walk follows workspace libraries"
+    );
 }
 
 /// actionlint cannot be installed on every machine (its PyPI package downloads a binary from
