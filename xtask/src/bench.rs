@@ -31,6 +31,8 @@ pub struct Options {
     pub num: Option<u64>,
     /// Measured operations; default: the key count.
     pub ops: Option<u64>,
+    /// Key size in bytes (default 16, db_bench's).
+    pub key_size: Option<usize>,
     /// Cap of each measured phase, in seconds.
     pub duration: Option<f64>,
     /// Threads of the measured phase.
@@ -128,7 +130,8 @@ pub fn show_size(n: usize) -> String {
 
 /// The spec of one cell, from the options.
 pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
-    let kv = (16 + value_size) as u64;
+    let key_size = opts.key_size.unwrap_or(16);
+    let kv = (key_size + value_size) as u64;
     // About 64 MiB of data per cell in quick mode (the whole run stays within minutes),
     // 256 MiB otherwise: four memtables' worth, and a 5 s overwrite writes several times that,
     // so flushes and compactions are part of the figures.
@@ -142,6 +145,7 @@ pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
     });
     let mut spec = Spec::new(workload, num, value_size);
     spec.ops = opts.ops.unwrap_or(0);
+    spec.key_size = key_size;
     spec.duration_secs = Some(opts.duration.unwrap_or(if opts.quick { 1.0 } else { 5.0 }));
     spec.threads = opts.threads.max(1);
     spec.sync = opts.sync;
@@ -171,8 +175,15 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     } else {
         vec![100, 1 << 10, 4 << 10, 16 << 10, 64 << 10]
     };
+    // Fail before the build and an hour of benchmarking, not in every cell after it.
+    for &v in &value_sizes {
+        for &w in &workloads {
+            spec_for(opts, w, v)
+                .check()
+                .map_err(|e| anyhow::anyhow!("bench parameters: {e}"))?;
+        }
+    }
     if let Some(old) = &opts.compare {
-        // Fail before an hour of benchmarking, not after.
         load_results(old)?;
     }
 
@@ -720,6 +731,28 @@ mod tests {
             4,
             "one line per engine"
         );
+    }
+
+    #[test]
+    fn bad_parameters_fail_before_anything_runs() {
+        let opts = Options {
+            key_size: Some(8),
+            workloads: vec!["fillseq".into()],
+            ..Options::default()
+        };
+        let ws = Workspace {
+            root: PathBuf::from("/nonexistent"),
+            target_dir: PathBuf::from("/nonexistent/target"),
+            engines: Vec::new(),
+        };
+        let e = run(&ws, &opts).unwrap_err().to_string();
+        assert!(e.contains("key_size 8"), "{e}");
+        let opts = Options {
+            workloads: vec!["fillsequential".into()],
+            ..Options::default()
+        };
+        let e = run(&ws, &opts).unwrap_err().to_string();
+        assert!(e.contains("fillsequential") && e.contains("fillseq"), "{e}");
     }
 
     #[test]

@@ -112,6 +112,9 @@ Figures are for comparing engines measured in the same run, not for absolute cla
         /// Measured operations per cell (default: the key count; readseq always scans all).
         #[arg(long)]
         ops: Option<u64>,
+        /// Key size in bytes, at least 16 (default 16).
+        #[arg(long)]
+        key_size: Option<usize>,
         /// Seconds each measured phase may take at most (default 5; --quick: 1).
         #[arg(long)]
         duration: Option<f64>,
@@ -313,6 +316,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             value_sizes,
             num,
             ops,
+            key_size,
             duration,
             threads,
             sync,
@@ -332,6 +336,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     value_sizes,
                     num,
                     ops,
+                    key_size,
                     duration,
                     threads,
                     sync,
