@@ -194,26 +194,30 @@ pub fn run(
     })?;
     progress(spec.workload.name(), tally.ops, total);
 
-    // What the measured phase made the engine write, flushed so memtables count too.
-    let write_amp = if !spec.workload.writes() {
-        Measured::unavailable(format!(
+    // What the measured phase made the engine write, flushed so memtables count too. One
+    // reading of the statistics gives both figures: a second one could include background
+    // work done in between, and write_amp would no longer be engine bytes / user bytes.
+    let (write_amp, engine_bytes_written) = if !spec.workload.writes() {
+        let why = format!(
             "{} writes nothing in its measured phase",
             spec.workload.name()
-        ))
+        );
+        (Measured::unavailable(why), None)
     } else {
         target.flush().map_err(|e| err("flush after run", e))?;
         let after = target.bytes_written().map_err(|e| err("statistics", e))?;
-        match (before.clone(), after) {
-            (Ok((_, e0)), Ok((_, e1))) if tally.user_written > 0 => {
-                Measured::Value(e1.saturating_sub(e0) as f64 / tally.user_written as f64)
+        match (before, after) {
+            (Ok((_, e0)), Ok((_, e1))) => {
+                let engine = e1.saturating_sub(e0);
+                let amp = if tally.user_written > 0 {
+                    Measured::Value(engine as f64 / tally.user_written as f64)
+                } else {
+                    Measured::unavailable("no user bytes were written")
+                };
+                (amp, Some(engine))
             }
-            (Err(why), _) | (_, Err(why)) => Measured::unavailable(why),
-            _ => Measured::unavailable("no user bytes were written"),
+            (Err(why), _) | (_, Err(why)) => (Measured::unavailable(why), None),
         }
-    };
-    let engine_bytes_written = match (&before, target.bytes_written()) {
-        (Ok((_, e0)), Ok(Ok((_, e1)))) if spec.workload.writes() => Some(e1.saturating_sub(*e0)),
-        _ => None,
     };
 
     let live_bytes = live.count() * kv;
