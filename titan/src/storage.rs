@@ -140,6 +140,23 @@ pub const SYNCED_LOG: &str = "SYNCED";
 /// crash) from a sealed file that lost its footer (damage: left as it is, reads report it).
 pub const OPEN_LOG: &str = "OPEN";
 
+/// Appends `line` to the log at `path` (created if missing), fsynced with `sync`. Both logs,
+/// OPEN and SYNCED, go through here, and so through the file layer's fault site.
+fn append_line(path: &Path, line: &str, sync: bool) -> Result<()> {
+    crate::io_fault("write", path).map_err(|e| Error::io(e, path))?;
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(e, path))?;
+    writeln!(log, "{line}").map_err(|e| Error::io(e, path))?;
+    if sync {
+        crate::io_fault("sync", path).map_err(|e| Error::io(e, path))?;
+        log.sync_data().map_err(|e| Error::io(e, path))?;
+    }
+    Ok(())
+}
+
 fn read_open_log(dir: &Path) -> std::collections::BTreeSet<u64> {
     let mut open = std::collections::BTreeSet::new();
     for line in std::fs::read_to_string(dir.join(OPEN_LOG))
@@ -359,14 +376,11 @@ impl BlobStorage {
         if !self.record_synced {
             return Ok(());
         }
-        let path = self.dir.join(SYNCED_LOG);
-        crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io(e, &path))?;
-        writeln!(log, "{number} {len}").map_err(|e| Error::io(e, &path))
+        append_line(
+            &self.dir.join(SYNCED_LOG),
+            &format!("{number} {len}"),
+            false,
+        )
     }
 
     /// Writes the footer and fsyncs: the file is complete.
@@ -383,19 +397,7 @@ impl BlobStorage {
     }
 
     fn log_open(&self, line: &str, sync: bool) -> Result<()> {
-        let path = self.dir.join(OPEN_LOG);
-        crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io(e, &path))?;
-        writeln!(log, "{line}").map_err(|e| Error::io(e, &path))?;
-        if sync {
-            crate::io_fault("sync", &path).map_err(|e| Error::io(e, &path))?;
-            log.sync_data().map_err(|e| Error::io(e, &path))?;
-        }
-        Ok(())
+        append_line(&self.dir.join(OPEN_LOG), line, sync)
     }
 
     /// Seals the active file, if any (on close, and before GC so every file is a candidate).
