@@ -67,6 +67,15 @@ enum Touched {
     },
 }
 
+impl Touched {
+    fn key(cf: &str, key: &[u8]) -> Touched {
+        Touched::Key {
+            cf: cf.to_owned(),
+            key: key.to_vec(),
+        }
+    }
+}
+
 impl std::fmt::Debug for RocksEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RocksEngine")
@@ -451,10 +460,7 @@ impl WriteBatch for RocksWriteBatch {
         let handle = cf_handle(&db, &self.cfs, cf)?;
         self.raw.put_cf(handle, key, value);
         self.data_size += key.len() + value.len();
-        self.touched.push(Touched::Key {
-            cf: cf.to_owned(),
-            key: key.to_vec(),
-        });
+        self.touched.push(Touched::key(cf, key));
         Ok(())
     }
 
@@ -463,10 +469,7 @@ impl WriteBatch for RocksWriteBatch {
         let handle = cf_handle(&db, &self.cfs, cf)?;
         self.raw.delete_cf(handle, key);
         self.data_size += key.len();
-        self.touched.push(Touched::Key {
-            cf: cf.to_owned(),
-            key: key.to_vec(),
-        });
+        self.touched.push(Touched::key(cf, key));
         Ok(())
     }
 
@@ -551,10 +554,7 @@ impl KvEngine for RocksEngine {
         let w = write_opts(opts)?;
         self.check_poisoned()?;
         self.db.put_cf_opt(handle, key, value, &w).map_err(|e| {
-            let touched = [Touched::Key {
-                cf: cf.to_owned(),
-                key: key.to_vec(),
-            }];
+            let touched = [Touched::key(cf, key)];
             self.write_failed(self.err(e), &touched, opts.disable_wal)
         })
     }
@@ -564,10 +564,7 @@ impl KvEngine for RocksEngine {
         let w = write_opts(opts)?;
         self.check_poisoned()?;
         self.db.delete_cf_opt(handle, key, &w).map_err(|e| {
-            let touched = [Touched::Key {
-                cf: cf.to_owned(),
-                key: key.to_vec(),
-            }];
+            let touched = [Touched::key(cf, key)];
             self.write_failed(self.err(e), &touched, opts.disable_wal)
         })
     }
