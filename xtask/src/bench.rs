@@ -18,38 +18,55 @@ use serde::{Deserialize, Serialize};
 use crate::db_bench;
 use crate::registry::{Status, Workspace};
 
-/// What to run.
-#[derive(Clone, Debug, Default)]
+/// What to run: the command line of `cargo xtask bench`.
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct Options {
-    /// Only these bench targets (engines or baselines); empty: every engine and baseline.
+    /// Bench targets: engines and baselines such as rocks_raw (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub engines: Vec<String>,
-    /// Only these workloads (db_bench names); empty: all.
+    /// db_bench workload names (default: all seven).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub workloads: Vec<String>,
-    /// Value sizes in bytes; empty: the mode's default.
+    /// Value sizes such as 100,1KiB,16KiB (default: 100 B to 64 KiB; --quick: 1 and 16 KiB).
+    #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = parse_size)]
     pub value_sizes: Vec<usize>,
-    /// Key count; default: by value size, bounded in bytes.
+    /// Key count (default: by value size, about 256 MiB of data; --quick: 64 MiB).
+    #[arg(long)]
     pub num: Option<u64>,
-    /// Measured operations; default: the key count.
+    /// Measured operations per cell (default: the key count; readseq always scans all).
+    #[arg(long)]
     pub ops: Option<u64>,
-    /// Key size in bytes (default 16, db_bench's).
+    /// Key size in bytes, at least 16 (default 16).
+    #[arg(long)]
     pub key_size: Option<usize>,
-    /// Cap of each measured phase, in seconds.
+    /// Seconds each measured phase may take at most (default 5; --quick: 1).
+    #[arg(long)]
     pub duration: Option<f64>,
     /// Threads of the measured phase.
+    #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// Synced writes.
+    #[arg(long)]
     pub sync: bool,
-    /// Seed.
+    /// Seed of keys and values.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// The small run: two value sizes, small key counts, 1 s phases.
+    /// A small run that finishes in a few minutes.
+    #[arg(long)]
     pub quick: bool,
-    /// An earlier results.json to print ratios against.
+    /// An earlier run's results.json: print new/old ratios.
+    #[arg(long, value_name = "OLD.json")]
     pub compare: Option<PathBuf>,
-    /// Also run Debian's db_bench with the same workloads and options.
+    /// Also run RocksDB's db_bench (Debian rocksdb-tools) with the same workloads and options.
+    #[arg(long)]
     pub db_bench: bool,
-    /// Runs of each cell (default: 1 with --quick, else 3); the median by ops/s is reported.
+    /// Runs of each cell, engine order rotated; the median by ops/s is reported
+    /// (default 3; --quick: 1).
+    #[arg(long)]
     pub repeat: Option<usize>,
-    /// Cargo profile of the bench binaries (default `bench`).
+    /// Cargo profile to build the bench binaries in (default `bench`). `dev` reuses the test
+    /// build: a smoke run of the whole pipeline, not figures to quote.
+    #[arg(long)]
     pub profile: Option<String>,
 }
 

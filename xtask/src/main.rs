@@ -96,55 +96,7 @@ Builds in the `bench` profile (optimised), runs one process per engine x workloa
 size, and writes <target>/bench/<timestamp>/: results.json, table.md and SVG charts.\n\
 Figures are for comparing engines measured in the same run, not for absolute claims."
     )]
-    Bench {
-        /// Bench targets: engines and baselines such as rocks_raw (default: all).
-        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
-        engines: Vec<String>,
-        /// db_bench workload names (default: all seven).
-        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
-        workloads: Vec<String>,
-        /// Value sizes such as 100,1KiB,16KiB (default: 100 B to 64 KiB; --quick: 1 and 16 KiB).
-        #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = xtask::bench::parse_size)]
-        value_sizes: Vec<usize>,
-        /// Key count (default: by value size, about 256 MiB of data; --quick: 64 MiB).
-        #[arg(long)]
-        num: Option<u64>,
-        /// Measured operations per cell (default: the key count; readseq always scans all).
-        #[arg(long)]
-        ops: Option<u64>,
-        /// Key size in bytes, at least 16 (default 16).
-        #[arg(long)]
-        key_size: Option<usize>,
-        /// Seconds each measured phase may take at most (default 5; --quick: 1).
-        #[arg(long)]
-        duration: Option<f64>,
-        /// Threads of the measured phase.
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-        /// Synced writes.
-        #[arg(long)]
-        sync: bool,
-        /// Seed of keys and values.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// A small run that finishes in a few minutes.
-        #[arg(long)]
-        quick: bool,
-        /// An earlier run's results.json: print new/old ratios.
-        #[arg(long, value_name = "OLD.json")]
-        compare: Option<std::path::PathBuf>,
-        /// Also run RocksDB's db_bench (Debian rocksdb-tools) with the same workloads and options.
-        #[arg(long)]
-        db_bench: bool,
-        /// Runs of each cell, engine order rotated; the median by ops/s is reported
-        /// (default 3; --quick: 1).
-        #[arg(long)]
-        repeat: Option<usize>,
-        /// Cargo profile to build the bench binaries in. `dev` reuses the test build: a smoke
-        /// run of the whole pipeline, not figures to quote.
-        #[arg(long, default_value = "bench")]
-        profile: String,
-    },
+    Bench(xtask::bench::Options),
     /// Scaffold a new engine from engines/template.
     #[command(
         after_help = "Example:\n  cargo xtask new-engine my_engine --description \"B-tree on a single file\""
@@ -310,44 +262,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 ),
             }
         }
-        Command::Bench {
-            engines,
-            workloads,
-            value_sizes,
-            num,
-            ops,
-            key_size,
-            duration,
-            threads,
-            sync,
-            seed,
-            quick,
-            compare,
-            db_bench,
-            repeat,
-            profile,
-        } => {
+        Command::Bench(opts) => {
             let ws = registry::Workspace::load()?;
-            xtask::bench::run(
-                &ws,
-                &xtask::bench::Options {
-                    engines,
-                    workloads,
-                    value_sizes,
-                    num,
-                    ops,
-                    key_size,
-                    duration,
-                    threads,
-                    sync,
-                    seed,
-                    quick,
-                    compare,
-                    db_bench,
-                    repeat,
-                    profile: Some(profile),
-                },
-            )
+            xtask::bench::run(&ws, &opts)
         }
         Command::Crash {
             engine,
