@@ -1,0 +1,175 @@
+//! `engine_fjall`: the fjall engine (incubating)
+//!
+//! # What it is for
+//! Say what hardware or data structure this engine serves, and why the SIG wants it.
+//!
+//! # What it is not for
+//! Say what it does not try to do (durability? concurrency? huge values?).
+//!
+//! # Status
+//! Incubating: scaffolded by `cargo xtask new-engine`. Every core method returns
+//! `NotSupported`; `cargo test -p engine_fjall --test conformance` is the checklist.
+#![deny(missing_docs)]
+
+use std::borrow::Cow;
+
+use engine_traits::{
+    Capabilities, EngineConfig, EngineIterator, Error, IterOptions, KvEngine, ReadOptions,
+    Readable, Result, WriteBatch, WriteOptions,
+};
+
+/// The engine. Add your state here.
+#[derive(Debug)]
+pub struct FjallEngine {
+    cfs: Vec<String>,
+}
+
+/// A snapshot of the engine.
+#[derive(Debug)]
+pub struct FjallSnapshot;
+
+/// An iterator over one CF.
+#[derive(Debug)]
+pub struct FjallIterator;
+
+/// A write batch.
+#[derive(Debug, Default)]
+pub struct FjallBatch;
+
+impl KvEngine for FjallEngine {
+    const CAPABILITIES: Capabilities = Capabilities::NONE;
+
+    type Snapshot<'a> = FjallSnapshot;
+    type WriteBatch = FjallBatch;
+
+    fn open(config: &EngineConfig) -> Result<Self> {
+        if let Some(profile) = &config.profile {
+            return Err(Error::invalid(format!(
+                "engine fjall has no options profiles, got {profile:?}"
+            )));
+        }
+        Ok(FjallEngine {
+            cfs: config.cf_list()?,
+        })
+    }
+
+    fn cf_names(&self) -> Vec<String> {
+        self.cfs.clone()
+    }
+
+    fn write_batch(&self) -> FjallBatch {
+        FjallBatch
+    }
+
+    fn write(&self, _opts: &WriteOptions, _batch: &FjallBatch) -> Result<()> {
+        Err(Error::not_supported("write"))
+    }
+
+    fn snapshot(&self) -> Result<FjallSnapshot> {
+        Err(Error::not_supported("snapshot"))
+    }
+
+    fn sync(&self) -> Result<()> {
+        Err(Error::not_supported("sync"))
+    }
+
+    fn flush(&self) -> Result<()> {
+        Err(Error::not_supported("flush"))
+    }
+}
+
+impl Readable for FjallEngine {
+    type Iterator<'a> = FjallIterator;
+
+    fn get_opt(&self, _opts: &ReadOptions, _cf: &str, _key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Err(Error::not_supported("get"))
+    }
+
+    fn iterator_opt(&self, _cf: &str, _opts: IterOptions) -> Result<FjallIterator> {
+        Err(Error::not_supported("iterator"))
+    }
+}
+
+impl Readable for FjallSnapshot {
+    type Iterator<'a> = FjallIterator;
+
+    fn get_opt(&self, _opts: &ReadOptions, _cf: &str, _key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Err(Error::not_supported("snapshot get"))
+    }
+
+    fn iterator_opt(&self, _cf: &str, _opts: IterOptions) -> Result<FjallIterator> {
+        Err(Error::not_supported("snapshot iterator"))
+    }
+}
+
+impl EngineIterator for FjallIterator {
+    fn seek(&mut self, _key: &[u8]) -> Result<bool> {
+        Err(Error::not_supported("seek"))
+    }
+
+    fn seek_for_prev(&mut self, _key: &[u8]) -> Result<bool> {
+        Err(Error::not_supported("seek_for_prev"))
+    }
+
+    fn seek_to_first(&mut self) -> Result<bool> {
+        Err(Error::not_supported("seek_to_first"))
+    }
+
+    fn seek_to_last(&mut self) -> Result<bool> {
+        Err(Error::not_supported("seek_to_last"))
+    }
+
+    fn next(&mut self) -> Result<bool> {
+        Err(Error::not_supported("next"))
+    }
+
+    fn prev(&mut self) -> Result<bool> {
+        Err(Error::not_supported("prev"))
+    }
+
+    fn valid(&self) -> bool {
+        false
+    }
+
+    fn key(&self) -> &[u8] {
+        panic!("{}", engine_traits::INVALID_ITERATOR_PANIC)
+    }
+
+    fn value(&self) -> Result<Cow<'_, [u8]>> {
+        panic!("{}", engine_traits::INVALID_ITERATOR_PANIC)
+    }
+}
+
+impl WriteBatch for FjallBatch {
+    fn put(&mut self, _cf: &str, _key: &[u8], _value: &[u8]) -> Result<()> {
+        Err(Error::not_supported("write batch put"))
+    }
+
+    fn delete(&mut self, _cf: &str, _key: &[u8]) -> Result<()> {
+        Err(Error::not_supported("write batch delete"))
+    }
+
+    fn delete_range(&mut self, _cf: &str, _start: &[u8], _end: &[u8]) -> Result<()> {
+        Err(Error::not_supported("write batch delete_range"))
+    }
+
+    fn count(&self) -> usize {
+        0
+    }
+
+    fn data_size(&self) -> usize {
+        0
+    }
+
+    fn clear(&mut self) {}
+
+    fn set_save_point(&mut self) {}
+
+    fn rollback_to_save_point(&mut self) -> Result<()> {
+        Err(Error::not_supported("write batch rollback_to_save_point"))
+    }
+
+    fn pop_save_point(&mut self) -> Result<()> {
+        Err(Error::not_supported("write batch pop_save_point"))
+    }
+}
