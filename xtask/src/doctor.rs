@@ -2,12 +2,15 @@
 
 use anyhow::Result;
 
-/// One requirement: how to check it, and the Debian package that provides it.
+/// One requirement: how to check it, and where it comes from.
 struct Check {
     what: &'static str,
     why: &'static str,
     present: fn() -> bool,
+    /// The Debian packages that provide it (`apt-get install`), or "".
     debian: &'static str,
+    /// The crate that provides it (`cargo install --locked`), or "".
+    cargo_install: &'static str,
     /// Whether the test suites need it (optional tools only speed things up or serve one
     /// command).
     required: bool,
@@ -52,12 +55,13 @@ fn has_libclang() -> bool {
     })
 }
 
-const CHECKS: [Check; 6] = [
+const CHECKS: [Check; 8] = [
     Check {
         what: "cargo",
         why: "builds everything",
         present: || has_command("cargo"),
         debian: "",
+        cargo_install: "",
         required: true,
     },
     Check {
@@ -65,6 +69,7 @@ const CHECKS: [Check; 6] = [
         why: "RocksDB's bindgen",
         present: || has_command("clang"),
         debian: "clang",
+        cargo_install: "",
         required: true,
     },
     Check {
@@ -72,6 +77,7 @@ const CHECKS: [Check; 6] = [
         why: "RocksDB's bindgen loads it at build time",
         present: has_libclang,
         debian: "libclang-dev",
+        cargo_install: "",
         required: true,
     },
     Check {
@@ -79,13 +85,15 @@ const CHECKS: [Check; 6] = [
         why: "system-call fault injection for RocksDB's faults suite (fiu-run, fiu-ctrl)",
         present: || has_command("fiu-run") && has_command("fiu-ctrl"),
         debian: "fiu-utils libfiu-dev",
+        cargo_install: "",
         required: true,
     },
     Check {
         what: "ccache",
-        why: "makes RocksDB's C++ rebuilds cache hits (optional)",
-        present: || has_command("ccache"),
+        why: "RocksDB's C++ from cache when a build script re-runs (xtask puts it on PATH)",
+        present: || crate::cargo::ccache_dir().is_some(),
         debian: "ccache",
+        cargo_install: "",
         required: false,
     },
     Check {
@@ -93,48 +101,107 @@ const CHECKS: [Check; 6] = [
         why: "RocksDB's own benchmark, for `cargo xtask bench --db-bench` (optional)",
         present: || has_command("db_bench"),
         debian: "rocksdb-tools",
+        cargo_install: "",
+        required: false,
+    },
+    Check {
+        what: "mdbook",
+        why: "builds the contributor guide; test-all checks its links (optional)",
+        present: crate::docs::has_mdbook,
+        debian: "",
+        cargo_install: "mdbook",
+        required: false,
+    },
+    Check {
+        what: "cargo-hakari",
+        why: "keeps workspace-hack/ current (the tidy test checks it; optional)",
+        present: || {
+            duct::cmd!("cargo", "hakari", "--version")
+                .stdout_null()
+                .stderr_null()
+                .unchecked()
+                .run()
+                .is_ok_and(|o| o.status.success())
+        },
+        debian: "",
+        cargo_install: "cargo-hakari",
         required: false,
     },
 ];
 
 /// Runs the checks. With `fix` (or under `CI=true`), installs missing Debian packages when
-/// running as root with apt-get; otherwise prints the command. Returns whether all required
-/// checks pass (ccache and db_bench are optional).
+/// running as root with apt-get, and missing cargo tools with `cargo install --locked`;
+/// otherwise prints the commands. Returns whether all required checks pass.
 pub fn run(fix: bool) -> Result<bool> {
     let fix = fix || std::env::var("CI").is_ok_and(|v| v == "true");
-    let mut missing = Vec::new();
+    let mut missing_apt = Vec::new();
+    let mut missing_cargo = Vec::new();
     for c in &CHECKS {
         let ok = (c.present)();
         eprintln!(
-            "  [{}] {:<9} {}",
+            "  [{}] {:<12} {}",
             if ok { " ok " } else { "MISS" },
             c.what,
             c.why
         );
         if !ok && !c.debian.is_empty() {
-            missing.push(c.debian);
+            missing_apt.push(c.debian);
+        }
+        if !ok && !c.cargo_install.is_empty() {
+            missing_cargo.push(c.cargo_install);
         }
     }
-    if missing.is_empty() {
+    let required_ok = || CHECKS.iter().filter(|c| c.required).all(|c| (c.present)());
+    if missing_apt.is_empty() && missing_cargo.is_empty() {
         return Ok(true);
     }
-    let install = format!("apt-get install -y {}", missing.join(" "));
     let root = duct::cmd!("id", "-u")
         .read()
         .map(|u| u.trim() == "0")
         .unwrap_or(false);
-    if fix && root && has_command("apt-get") {
-        eprintln!("doctor: installing: {}", missing.join(" "));
-        duct::cmd!("apt-get", "update", "-qq").run()?;
-        let mut args = vec!["install", "-y", "-qq"];
-        args.extend(missing.iter().flat_map(|p| p.split_whitespace()));
-        duct::cmd("apt-get", args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .run()?;
-        return Ok(CHECKS.iter().filter(|c| c.required).all(|c| (c.present)()));
+    if !missing_apt.is_empty() {
+        if fix && root && has_command("apt-get") {
+            eprintln!("doctor: installing: {}", missing_apt.join(" "));
+            duct::cmd!("apt-get", "update", "-qq").run()?;
+            let mut args = vec!["install", "-y", "-qq"];
+            args.extend(missing_apt.iter().flat_map(|p| p.split_whitespace()));
+            duct::cmd("apt-get", args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .run()?;
+        } else {
+            eprintln!(
+                "doctor: missing packages; run:\n    sudo apt-get install -y {}\n  or `cargo xtask doctor --fix` as root",
+                missing_apt.join(" ")
+            );
+        }
     }
-    eprintln!(
-        "doctor: missing packages; run:\n    sudo {install}\n  or `cargo xtask doctor --fix` as root"
-    );
-    Ok(CHECKS.iter().filter(|c| c.required).all(|c| (c.present)()))
+    if !missing_cargo.is_empty() {
+        if fix {
+            for krate in &missing_cargo {
+                eprintln!("doctor: cargo install --locked {krate}");
+                let ok = duct::cmd!(crate::cargo::program(), "install", "--locked", krate)
+                    .unchecked()
+                    .run()
+                    .is_ok_and(|o| o.status.success());
+                if !ok {
+                    eprintln!("doctor: installing {krate} failed (optional; continuing)");
+                }
+            }
+        } else {
+            eprintln!(
+                "doctor: optional tools missing; run:\n    cargo install --locked {}\n  or `cargo xtask doctor --fix`",
+                missing_cargo.join(" ")
+            );
+        }
+    }
+    Ok(required_ok())
+}
+
+/// The Debian packages doctor installs, for the tidy test that keeps `.ci/run` and the
+/// workflows installing the same ones.
+pub fn debian_packages() -> Vec<&'static str> {
+    CHECKS
+        .iter()
+        .flat_map(|c| c.debian.split_whitespace())
+        .collect()
 }

@@ -2,11 +2,9 @@
 //! (see `main.rs` for what xtask is and is not for).
 
 pub mod bench;
-pub mod bench_chart;
 pub mod board;
-pub mod board_github;
-pub mod board_sync;
-pub mod db_bench;
+pub mod cargo;
+pub mod docs;
 pub mod doctor;
 pub mod list;
 pub mod new_engine;

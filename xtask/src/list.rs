@@ -22,13 +22,14 @@ fn capabilities(ws: &Workspace, e: &Engine) -> Result<Vec<String>> {
         .iter()
         .find(|(s, _)| s == "conformance")
         .context("no conformance suite")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = duct::cmd!(cargo, "test", "--quiet", "-p", &e.krate, "--test", target)
-        .dir(&ws.root)
-        .env("WORKBENCH_DESCRIBE", "1")
-        .stderr_null()
-        .read()
-        .with_context(|| format!("building {}'s conformance suite", e.krate))?;
+    let out = crate::cargo::cmd(
+        &ws.root,
+        ["test", "--quiet", "-p", &e.krate, "--test", target],
+    )
+    .env("WORKBENCH_DESCRIBE", "1")
+    .stderr_null()
+    .read()
+    .with_context(|| format!("building {}'s conformance suite", e.krate))?;
     let line = out
         .lines()
         .find(|l| l.starts_with("capabilities:"))

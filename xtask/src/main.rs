@@ -97,6 +97,13 @@ size, and writes <target>/bench/<timestamp>/: results.json, table.md and SVG cha
 Figures are for comparing engines measured in the same run, not for absolute claims."
     )]
     Bench(xtask::bench::Options),
+    /// Build the contributor guide (mdbook build docs) and check every link of the built book.
+    #[command(after_help = "Example:\n  cargo xtask docs --out /tmp/book")]
+    Docs {
+        /// Where the book goes (default: <target>/book).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Scaffold a new engine from engines/template.
     #[command(
         after_help = "Example:\n  cargo xtask new-engine my_engine --description \"B-tree on a single file\""
@@ -208,12 +215,12 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     let token = std::env::var("GITHUB_TOKEN").map_err(|_| {
                         anyhow::anyhow!("board sync needs GITHUB_TOKEN in the environment")
                     })?;
-                    let github = xtask::board_github::GitHub::new(&api_url, &token, &repo)?;
+                    let github = xtask::board::github::GitHub::new(&api_url, &token, &repo)?;
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()?;
                     let outcome = runtime
-                        .block_on(xtask::board_github::sync(&ws.root, &github, apply, pull))?;
+                        .block_on(xtask::board::github::sync(&ws.root, &github, apply, pull))?;
                     print!("{}", outcome.table);
                     if !apply && !outcome.plan.is_empty() {
                         println!("(dry run: nothing changed; pass --apply to make these changes)");
@@ -262,6 +269,20 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 ),
             }
         }
+        Command::Docs { out } => {
+            let ws = registry::Workspace::load()?;
+            anyhow::ensure!(
+                xtask::docs::has_mdbook(),
+                "mdbook is not installed: `cargo xtask doctor --fix` or `cargo install --locked mdbook`"
+            );
+            let out = out.unwrap_or_else(|| ws.target_dir.join("book"));
+            let pages = xtask::docs::build_and_check(&ws.root.join("docs"), &out)?;
+            println!(
+                "docs: {pages} pages in {}, every link resolves",
+                out.display()
+            );
+            Ok(true)
+        }
         Command::Bench(opts) => {
             let ws = registry::Workspace::load()?;
             xtask::bench::run(&ws, &opts)
@@ -281,9 +302,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 .ok_or_else(|| {
                     anyhow::anyhow!("engine {engine} has no crash suite (tests/crash.rs)")
                 })?;
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = duct::cmd(
-                cargo,
+            let status = xtask::cargo::cmd(
+                &ws.root,
                 [
                     "test",
                     "-p",
@@ -294,7 +314,6 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     "--nocapture",
                 ],
             )
-            .dir(&ws.root)
             .env("CRASH_CYCLES", cycles.to_string())
             .env("CRASH_SEED", seed.to_string())
             .unchecked()

@@ -2,6 +2,7 @@
 //! `[package.metadata.workbench]` table is an engine, and each of its `variants` is another.
 //! Nobody keeps a list by hand.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -95,6 +96,8 @@ pub struct Workspace {
     pub target_dir: PathBuf,
     /// Every engine, sorted by name.
     pub engines: Vec<Engine>,
+    /// Every workspace member: manifest path -> package name.
+    pub members: BTreeMap<PathBuf, String>,
 }
 
 impl Workspace {
@@ -117,7 +120,13 @@ impl Workspace {
                 .context("target_directory")?,
         );
         let mut engines = Vec::new();
+        let mut members = BTreeMap::new();
         for pkg in meta["packages"].as_array().context("packages")? {
+            if let (Some(manifest), Some(name)) =
+                (pkg["manifest_path"].as_str(), pkg["name"].as_str())
+            {
+                members.insert(PathBuf::from(manifest), name.to_owned());
+            }
             let wb = &pkg["metadata"]["workbench"];
             if wb.is_null() {
                 continue;
@@ -197,6 +206,7 @@ impl Workspace {
             root,
             target_dir,
             engines,
+            members,
         })
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::cargo::TestBinary;
 use crate::registry::{Engine, SUITES, Workspace};
 
 /// One case's outcome, parsed from libtest's output.
@@ -150,10 +151,6 @@ pub fn parse_libtest(output: &str) -> (Vec<CaseOutcome>, bool) {
     (cases, summary)
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
 fn has_actionlint() -> bool {
     duct::cmd!("actionlint", "-version")
         .stdout_null()
@@ -164,19 +161,29 @@ fn has_actionlint() -> bool {
 }
 
 fn run_step(name: &str, args: &[&str], root: &Path) -> Step {
-    run_step_cmd(name, &cargo(), args, root)
+    eprintln!("==> {name}: cargo {}", args.join(" "));
+    timed_step(name, || {
+        crate::cargo::cmd(root, args)
+            .unchecked()
+            .run()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 fn run_step_cmd(name: &str, program: &str, args: &[&str], root: &Path) -> Step {
-    let shown = if program == cargo() { "cargo" } else { program };
-    eprintln!("==> {name}: {shown} {}", args.join(" "));
+    eprintln!("==> {name}: {program} {}", args.join(" "));
+    timed_step(name, || {
+        duct::cmd(program, args)
+            .dir(root)
+            .unchecked()
+            .run()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+fn timed_step(name: &str, f: impl FnOnce() -> bool) -> Step {
     let start = Instant::now();
-    let ok = duct::cmd(program, args)
-        .dir(root)
-        .unchecked()
-        .run()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let ok = f();
     let seconds = start.elapsed().as_secs_f64();
     eprintln!(
         "    {name}: {} in {:.1}s",
@@ -190,37 +197,86 @@ fn run_step_cmd(name: &str, program: &str, args: &[&str], root: &Path) -> Step {
     }
 }
 
-/// Runs one engine's suite target and parses its output.
-fn run_suite(ws: &Workspace, engine: &Engine, suite: &str, target: &str, quick: bool) -> Cell {
+/// Whether `target` of a package is one of the suites the matrix runs.
+fn is_suite_target(target: &str) -> bool {
+    SUITES
+        .iter()
+        .any(|s| target == *s || target.starts_with(&format!("{s}_")))
+}
+
+/// The unit-test step: every test binary that is not a suite (libs' and bins' unit tests,
+/// integration tests such as xtask's and rocks' error cases), run one after another as
+/// `cargo test` would.
+fn run_unit_tests(binaries: &[TestBinary]) -> Step {
+    eprintln!("==> unit tests: {} test binaries", binaries.len());
+    timed_step("unit tests", || {
+        let mut ok = true;
+        for bin in binaries {
+            let out = bin
+                .cmd(["--color", "never"])
+                .stderr_to_stdout()
+                .stdout_capture()
+                .unchecked()
+                .run();
+            let (text, success) = match out {
+                Ok(o) => (
+                    String::from_utf8_lossy(&o.stdout).into_owned(),
+                    o.status.success(),
+                ),
+                Err(e) => (
+                    format!("could not run {}: {e}", bin.executable.display()),
+                    false,
+                ),
+            };
+            let (cases, _) = parse_libtest(&text);
+            let count = |o: &str| cases.iter().filter(|c| c.outcome == o).count();
+            eprintln!(
+                "    {}: {} passed, {} failed, {} ignored",
+                bin.label(),
+                count("passed"),
+                count("failed"),
+                count("ignored")
+            );
+            if !success {
+                ok = false;
+                for l in text.lines() {
+                    eprintln!("    | {l}");
+                }
+            }
+        }
+        ok
+    })
+}
+
+/// Runs one engine's suite binary and parses its output.
+fn run_suite(
+    engine: &Engine,
+    suite: &str,
+    target: &str,
+    binary: Option<&TestBinary>,
+    quick: bool,
+) -> Cell {
     eprintln!(
-        "==> {} / {suite}: cargo test -p {} --test {target}",
+        "==> {} / {suite}: {} --test {target}",
         engine.name, engine.krate
     );
     let start = Instant::now();
-    let mut cmd = duct::cmd(
-        cargo(),
-        [
-            "test",
-            "-p",
-            &engine.krate,
-            "--test",
-            target,
-            "--",
-            "--test-threads=2",
-            "--color",
-            "never",
-        ],
-    )
-    .dir(&ws.root)
-    // stdout (libtest's lines) is parsed; stderr (build output, suites' progress) streams live.
-    .stdout_capture()
-    .unchecked();
-    if quick {
-        cmd = cmd.env("WORKBENCH_QUICK", "1");
-    }
-    let output = match cmd.run() {
-        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
-        Err(e) => format!("could not run cargo: {e}"),
+    let output = match binary {
+        // stdout (libtest's lines) is parsed; stderr (the suites' progress) streams live.
+        Some(bin) => {
+            let mut cmd = bin
+                .cmd(["--test-threads=2", "--color", "never"])
+                .stdout_capture()
+                .unchecked();
+            if quick {
+                cmd = cmd.env("WORKBENCH_QUICK", "1");
+            }
+            match cmd.run() {
+                Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+                Err(e) => format!("could not run {}: {e}", bin.executable.display()),
+            }
+        }
+        None => format!("cargo built no binary for {} --test {target}", engine.krate),
     };
     let seconds = start.elapsed().as_secs_f64();
     let (cases, ran) = parse_libtest(&output);
@@ -362,6 +418,17 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
             .collect::<Result<_>>()?
     };
 
+    // (engine, suite, test target) cells of the matrix.
+    let selected: Vec<(&Engine, &str, &str)> = engines
+        .iter()
+        .flat_map(|e| {
+            e.suites
+                .iter()
+                .map(move |(s, t)| (*e, s.as_str(), t.as_str()))
+        })
+        .filter(|(_, s, _)| opts.suites.is_empty() || opts.suites.iter().any(|x| x == s))
+        .collect();
+
     let mut steps = Vec::new();
     if !opts.quick {
         let lint: [(&str, &[&str]); 2] = [
@@ -390,20 +457,78 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
             steps.push(run_step_cmd("actionlint", "actionlint", &[], &ws.root));
         } else {
             eprintln!(
-                "==> actionlint: not installed, skipped (the tidy test still checks the workflows' structure)"
+                "==> actionlint: skipped: not installed (the tidy test still checks the workflows' structure)"
             );
         }
-        if steps.iter().all(|s| s.ok) || opts.keep_going {
-            // Unit and integration tests other than the suites, which the matrix runs.
-            let mut args: Vec<String> = ["test", "--workspace", "--lib", "--bins"]
-                .map(String::from)
-                .to_vec();
-            for t in non_suite_test_targets(ws)? {
-                args.push("--test".into());
-                args.push(t);
+        if crate::docs::has_mdbook() {
+            eprintln!("==> docs: mdbook build docs, then every link of the built book");
+            let out = ws.target_dir.join("book");
+            steps.push(timed_step("docs", || {
+                match crate::docs::build_and_check(&ws.root.join("docs"), &out) {
+                    Ok(pages) => {
+                        eprintln!(
+                            "    docs: {pages} pages in {}, every link resolves",
+                            out.display()
+                        );
+                        true
+                    }
+                    Err(e) => {
+                        eprintln!("    docs: {e:#}");
+                        false
+                    }
+                }
+            }));
+        } else {
+            eprintln!(
+                "==> docs: skipped: mdbook is not installed (`cargo xtask doctor --fix` installs it)"
+            );
+        }
+    }
+
+    // One build for everything that runs below: one cargo call, one dependency graph. The full
+    // run builds every test target of the workspace; --quick only the selected suites.
+    let mut binaries = Vec::new();
+    if steps.iter().all(|s| s.ok) || opts.keep_going {
+        let mut args: Vec<String> = Vec::new();
+        if opts.quick {
+            let mut crates: Vec<&str> = selected.iter().map(|(e, _, _)| e.krate.as_str()).collect();
+            crates.sort();
+            crates.dedup();
+            for c in crates {
+                args.extend(["-p".into(), c.into()]);
             }
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            steps.push(run_step("unit tests", &args, &ws.root));
+        } else {
+            args.extend(["--workspace", "--lib", "--bins", "--tests"].map(String::from));
+        }
+        // Named explicitly: suites of crates that set `test = false` (the template, incubating
+        // engines) are not among `--tests`.
+        let mut targets: Vec<&str> = selected.iter().map(|(_, _, t)| *t).collect();
+        targets.sort();
+        targets.dedup();
+        for t in targets {
+            args.extend(["--test".into(), t.into()]);
+        }
+        let mut built = None;
+        steps.push(timed_step("build", || {
+            match crate::cargo::build_tests(ws, &args) {
+                Ok(b) => {
+                    built = Some(b);
+                    true
+                }
+                Err(e) => {
+                    eprintln!("    build: {e:#}");
+                    false
+                }
+            }
+        }));
+        binaries = built.unwrap_or_default();
+        if !opts.quick && steps.last().is_some_and(|s| s.ok) {
+            let unit: Vec<TestBinary> = binaries
+                .iter()
+                .filter(|b| !(b.kind == "test" && is_suite_target(&b.target)))
+                .cloned()
+                .collect();
+            steps.push(run_unit_tests(&unit));
             steps.push(run_step(
                 "doc tests",
                 &["test", "--workspace", "--doc"],
@@ -415,13 +540,11 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     let mut cells = Vec::new();
     let lint_ok = steps.iter().all(|s| s.ok);
     if lint_ok || opts.keep_going {
-        for engine in &engines {
-            for (suite, target) in &engine.suites {
-                if !opts.suites.is_empty() && !opts.suites.contains(suite) {
-                    continue;
-                }
-                cells.push(run_suite(ws, engine, suite, target, opts.quick));
-            }
+        for (engine, suite, target) in &selected {
+            let binary = binaries
+                .iter()
+                .find(|b| b.package == engine.krate && b.target == *target && b.kind == "test");
+            cells.push(run_suite(engine, suite, target, binary, opts.quick));
         }
     }
 
@@ -489,13 +612,8 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     }
     let (gating, rest): (Vec<&Cell>, Vec<&Cell>) = cells.iter().partition(|c| c.gates);
     let sum = |cs: &[&Cell], f: fn(&Cell) -> usize| cs.iter().map(|c| f(c)).sum::<usize>();
-    if !rest.is_empty() {
-        println!(
-            "not gating (incubating/template): {} passed, {} failed, {} ignored",
-            sum(&rest, |c| c.passed),
-            sum(&rest, |c| c.failed),
-            sum(&rest, |c| c.ignored)
-        );
+    for line in checklist_lines(&rest) {
+        println!("{line}");
     }
     println!(
         "test-all: {} in {}",
@@ -512,6 +630,40 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     Ok(passed)
 }
 
+/// One line per non-gating engine (incubating, template): how far along its checklist is,
+/// over every suite it ran. Its cases count as skipped in the closing line, which CI reads, so
+/// this line is where the contributor sees progress.
+pub fn checklist_lines(non_gating: &[&Cell]) -> Vec<String> {
+    let mut engines: Vec<(&str, &str)> = non_gating
+        .iter()
+        .map(|c| (c.engine.as_str(), c.status))
+        .collect();
+    engines.dedup();
+    engines
+        .into_iter()
+        .map(|(engine, status)| {
+            let cells: Vec<&&Cell> = non_gating.iter().filter(|c| c.engine == engine).collect();
+            let total: usize = cells.iter().map(|c| c.cases.len()).sum();
+            let count = |f: fn(&Cell) -> usize| cells.iter().map(|c| f(c)).sum::<usize>();
+            let not_run: Vec<&str> = cells
+                .iter()
+                .filter(|c| !c.ran)
+                .map(|c| c.suite.as_str())
+                .collect();
+            let mut line = format!(
+                "checklist: {engine} ({status}, not gating): {} of {total} cases pass, {} fail, {} ignored",
+                count(|c| c.passed),
+                count(|c| c.failed),
+                count(|c| c.ignored)
+            );
+            if !not_run.is_empty() {
+                line.push_str(&format!("; did not run: {}", not_run.join(", ")));
+            }
+            line
+        })
+        .collect()
+}
+
 fn fmt_duration(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 60 {
@@ -519,35 +671,6 @@ fn fmt_duration(d: Duration) -> String {
     } else {
         format!("{:.1}s", d.as_secs_f64())
     }
-}
-
-/// Integration test targets that are not suites (they run in the unit-test step).
-fn non_suite_test_targets(ws: &Workspace) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for dir in std::fs::read_dir(&ws.root)?.chain(std::fs::read_dir(ws.root.join("engines"))?) {
-        let tests = dir?.path().join("tests");
-        let Ok(entries) = std::fs::read_dir(&tests) else {
-            continue;
-        };
-        for e in entries {
-            let p = e?.path();
-            if p.extension().is_some_and(|x| x == "rs") {
-                let stem = p
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or_default()
-                    .to_owned();
-                let is_suite = SUITES
-                    .iter()
-                    .any(|s| stem == *s || stem.starts_with(&format!("{s}_")));
-                if !is_suite && !out.contains(&stem) {
-                    out.push(stem);
-                }
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -590,6 +713,31 @@ test result: FAILED. 2 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; 
                 .as_deref()
                 .unwrap()
                 .contains("upper bound is exclusive")
+        );
+    }
+
+    #[test]
+    fn an_incubating_engine_gets_a_checklist_line_with_what_ran() {
+        let (cases, _) = parse_libtest(OUTPUT);
+        let cell = |suite: &str, ran: bool| Cell {
+            engine: "newcomer_kv".into(),
+            status: "incubating",
+            suite: suite.into(),
+            passed: if ran { 2 } else { 0 },
+            failed: if ran { 1 } else { 0 },
+            ignored: if ran { 1 } else { 0 },
+            seconds: 0.1,
+            ran,
+            gates: false,
+            cases: if ran { cases.clone() } else { Vec::new() },
+        };
+        let (a, b) = (cell("conformance", true), cell("crash", false));
+        let lines = checklist_lines(&[&a, &b]);
+        assert_eq!(
+            lines,
+            [
+                "checklist: newcomer_kv (incubating, not gating): 2 of 4 cases pass, 1 fail, 1 ignored; did not run: crash"
+            ]
         );
     }
 

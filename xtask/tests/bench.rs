@@ -1,24 +1,13 @@
 //! `cargo xtask bench` end to end, in the dev profile (the test build's artifacts, so no second
 //! RocksDB build): build, list, one process per cell, results.json, table.md and the charts.
 
-use std::process::Command;
-
 #[test]
 fn bench_runs_end_to_end_and_writes_json_table_and_charts() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap();
-    let mut cargo = Command::new(env!("CARGO"));
-    // The variables cargo sets for this test process would reach the inner cargo's build
-    // scripts, which rebuild when they change: outer and inner build would invalidate each
-    // other on every run.
-    for (name, _) in std::env::vars() {
-        if (name.starts_with("CARGO_") && name != "CARGO_TARGET_DIR" && name != "CARGO_HOME")
-            || name == "OUT_DIR"
-        {
-            cargo.env_remove(name);
-        }
-    }
+    // Without the variables cargo set for this test process (see `inner_command`).
+    let mut cargo = xtask::cargo::inner_command(env!("CARGO"));
     let out = cargo
         .args([
             "run",

@@ -40,9 +40,9 @@ fn rendered_board_groups_by_status_then_area() {
 #[test]
 fn first_sync_plan_table() {
     let board = xtask::board::parse(FIXTURE, "fixture.yaml").unwrap();
-    let plan = xtask::board_sync::plan(&board, &[], &[]);
+    let plan = xtask::board::sync::plan(&board, &[], &[]);
     insta::assert_snapshot!(
         "board_first_sync_plan",
-        xtask::board_sync::render_plan(&plan)
+        xtask::board::sync::render_plan(&plan)
     );
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
-use xtask::board_github::{GitHub, sync};
-use xtask::board_sync::Action;
+use xtask::board::github::{GitHub, sync};
+use xtask::board::sync::Action;
 
 const BOARD: &str = "\
 # The test board; this comment must survive a pull.

@@ -280,3 +280,105 @@ fn board_md_is_current() {
         "docs/board.md is stale: run `cargo xtask board render`"
     );
 }
+
+/// The Debian packages `.ci/run` installs (its `packages=(...)` line).
+fn ci_run_packages() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("packages=("))
+        .expect(".ci/run has a `packages=(...)` line");
+    let mut out: Vec<String> = line
+        .trim_end_matches(')')
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    out.sort();
+    out
+}
+
+/// GitHub's runners must install what `.ci/run` installs, or a suite that works here (the rocks
+/// faults suite needs libfiu) does something else there.
+#[test]
+fn workflows_install_the_packages_ci_run_installs() {
+    let expected = ci_run_packages();
+    let mut seen = 0;
+    for e in std::fs::read_dir(root().join(".github/workflows"))
+        .unwrap()
+        .flatten()
+    {
+        let path = e.path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let Some((_, rest)) = line.split_once("apt-get install -y ") else {
+                continue;
+            };
+            let mut got: Vec<String> = rest.split_whitespace().map(str::to_owned).collect();
+            got.sort();
+            assert_eq!(
+                got,
+                expected,
+                "{}:{}: installs other packages than .ci/run",
+                path.display(),
+                n + 1
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "no workflow installs system packages");
+    for pkg in xtask::doctor::debian_packages() {
+        assert!(
+            expected.iter().any(|p| p == pkg) || pkg == "rocksdb-tools",
+            "doctor knows {pkg}, which .ci/run does not install"
+        );
+    }
+}
+
+/// Every member depends on the workspace-hack crate, and its contents are what `cargo hakari`
+/// computes now: a stale hack brings back one RocksDB build per package selection.
+#[test]
+fn workspace_hack_is_current() {
+    let meta = metadata();
+    for pkg in meta["packages"].as_array().unwrap() {
+        let name = pkg["name"].as_str().unwrap();
+        if name == "workbench-hack" {
+            continue;
+        }
+        assert!(
+            pkg["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["name"] == "workbench-hack" && d["kind"].is_null()),
+            "{name} does not depend on workbench-hack: run `cargo hakari manage-deps`"
+        );
+    }
+    let hakari = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO"))
+            .arg("hakari")
+            .args(args)
+            .current_dir(root())
+            .output()
+    };
+    match hakari(&["--version"]) {
+        Ok(o) if o.status.success() => {}
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI must have cargo-hakari (`cargo xtask doctor --fix` installs it)"
+            );
+            eprintln!("skipped: cargo-hakari is not installed (`cargo xtask doctor --fix`)");
+            return;
+        }
+    }
+    for args in [&["generate", "--diff"][..], &["manage-deps", "--dry-run"]] {
+        let out = hakari(args).unwrap();
+        assert!(
+            out.status.success(),
+            "the workspace-hack is stale (`cargo hakari {}` differs): run `cargo hakari generate && cargo hakari manage-deps`\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -8,7 +8,7 @@ use anyhow::{Result, anyhow};
 use engine_bench::Workload;
 use plotters::prelude::*;
 
-use crate::bench::Results;
+use super::Results;
 
 /// Writes the charts into `out`; returns their paths.
 pub fn write_charts(results: &Results, out: &Path) -> Result<Vec<PathBuf>> {
@@ -88,7 +88,7 @@ fn line_chart(
     let x_label = |x: &f64| {
         let i = x.round();
         if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < sizes.len() {
-            crate::bench::show_size(sizes[i as usize] as usize)
+            super::show_size(sizes[i as usize] as usize)
         } else {
             String::new()
         }

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use engine_bench::{Figures, Latency, Measured, Workload};
 
-use crate::bench::{Options, parse_size, spec_for};
+use super::{Options, parse_size, spec_for};
 use crate::registry::Workspace;
 
 /// The options profile the `rocks` engine uses by default, as db_bench flags. Keys db_bench
@@ -158,11 +158,7 @@ pub fn run_all(
                 "--use_existing_db=0".into(),
             ];
             args.extend(flags.iter().cloned());
-            eprintln!(
-                "==> db_bench {} {}",
-                w.name(),
-                crate::bench::show_size(value_size)
-            );
+            eprintln!("==> db_bench {} {}", w.name(), super::show_size(value_size));
             let output = duct::cmd("db_bench", &args)
                 .stderr_to_stdout()
                 .stdout_capture()

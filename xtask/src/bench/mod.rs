@@ -15,8 +15,10 @@ use engine_bench::{Figures, Job, Measured, Spec, Workload};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::db_bench;
 use crate::registry::{Status, Workspace};
+
+pub mod chart;
+pub mod db_bench;
 
 /// What to run: the command line of `cargo xtask bench`.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -307,7 +309,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     )?;
     let table = table_markdown(&results);
     std::fs::write(out.join("table.md"), &table)?;
-    let charts = crate::bench_chart::write_charts(&results, &out)?;
+    let charts = chart::write_charts(&results, &out)?;
 
     println!();
     print!("{table}");
@@ -348,16 +350,7 @@ fn build_and_list(ws: &Workspace, only: &[String], profile: &str) -> Result<Vec<
     if wanted.is_empty() {
         bail!("no engine has a bench target (tests/bench.rs)");
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut args: Vec<String> = [
-        "test",
-        "--profile",
-        profile,
-        "--no-run",
-        "--message-format=json-render-diagnostics",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut args: Vec<String> = vec!["--profile".into(), profile.into()];
     let mut crates: Vec<&String> = wanted.keys().map(|(c, _)| c).collect();
     crates.dedup();
     for c in crates {
@@ -370,39 +363,12 @@ fn build_and_list(ws: &Workspace, only: &[String], profile: &str) -> Result<Vec<
         args.extend(["--test".into(), t.clone()]);
     }
     eprintln!(
-        "==> cargo {} (the first build of this profile compiles RocksDB's C++; ccache helps)",
-        args.join(" ")
+        "bench: the first build of the {profile} profile compiles RocksDB's C++ again, from ccache when it is installed"
     );
-    let output = duct::cmd(&cargo, &args)
-        .dir(&ws.root)
-        .stdout_capture()
-        .unchecked()
-        .run()
-        .context("running cargo")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        bail!("building the bench binaries failed (cargo's messages are above)");
-    }
-    let mut exes: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
-    for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let (Some(exe), Some(target)) =
-            (msg["executable"].as_str(), msg["target"]["name"].as_str())
-        else {
-            continue;
-        };
-        let krate = msg["package_id"]
-            .as_str()
-            .and_then(|id| id.rsplit('#').next())
-            .and_then(|tail| tail.split('@').next())
-            .unwrap_or_default();
-        exes.insert((krate.to_owned(), target.to_owned()), PathBuf::from(exe));
-    }
+    let exes: BTreeMap<(String, String), PathBuf> = crate::cargo::build_tests(ws, &args)?
+        .into_iter()
+        .map(|b| ((b.package, b.target), b.executable))
+        .collect();
 
     let mut targets = Vec::new();
     for ((krate, test), engine) in &wanted {
@@ -728,7 +694,7 @@ mod tests {
             fs.push(figure("rocks", Workload::Overwrite, v, 100.0));
             fs.push(figure("titan", Workload::Overwrite, v, 300.0));
         }
-        let paths = crate::bench_chart::write_charts(&results(fs), dir.path()).unwrap();
+        let paths = chart::write_charts(&results(fs), dir.path()).unwrap();
         let names: Vec<String> = paths
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -761,6 +727,7 @@ mod tests {
             root: PathBuf::from("/nonexistent"),
             target_dir: PathBuf::from("/nonexistent/target"),
             engines: Vec::new(),
+            members: BTreeMap::new(),
         };
         let e = run(&ws, &opts).unwrap_err().to_string();
         assert!(e.contains("key_size 8"), "{e}");

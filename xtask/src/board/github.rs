@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use crate::board_sync::{Action, RemoteIssue, RemoteLabel, plan, pull, render_plan};
+use super::sync::{Action, RemoteIssue, RemoteLabel, plan, pull, render_plan};
 
 /// A GitHub repository reached through octocrab.
 pub struct GitHub {
@@ -317,7 +317,7 @@ pub async fn sync(
     let yaml_path = root.join("docs/board.yaml");
     let yaml = std::fs::read_to_string(&yaml_path)
         .with_context(|| format!("reading {}", yaml_path.display()))?;
-    let board = crate::board::parse(&yaml, "docs/board.yaml")?;
+    let board = super::parse(&yaml, "docs/board.yaml")?;
     let labels = github.labels().await?;
     let issues = github.issues().await?;
     let actions = plan(&board, &labels, &issues);

@@ -12,6 +12,9 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use serde::Deserialize;
 
+pub mod github;
+pub mod sync;
+
 /// The workspace's areas.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use crate::board::{Board, Status, Task};
+use super::{Board, Status, Task};
 
 /// The marker that ties an issue to task `id`.
 pub fn marker(id: &str) -> String {
@@ -125,12 +125,9 @@ fn status_label(s: Status) -> &'static str {
 /// The labels a task's issue carries, sorted.
 pub fn labels_of(task: &Task) -> Vec<String> {
     let mut l = vec![
-        format!("area/{}", crate::board::area_name(task.area)),
+        format!("area/{}", super::area_name(task.area)),
         status_label(task.status).to_owned(),
-        format!(
-            "difficulty/{}",
-            crate::board::difficulty_name(task.difficulty)
-        ),
+        format!("difficulty/{}", super::difficulty_name(task.difficulty)),
     ];
     l.extend(task.labels.iter().cloned());
     l.sort();
@@ -342,7 +339,7 @@ pub fn pull(yaml: &str, closed_tasks: &[&str]) -> Result<String> {
     if yaml.ends_with('\n') {
         out.push('\n');
     }
-    crate::board::parse(&out, "docs/board.yaml")?;
+    super::parse(&out, "docs/board.yaml")?;
     Ok(out)
 }
 
