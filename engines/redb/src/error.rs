@@ -20,9 +20,9 @@ pub(crate) fn map(err: impl Into<redb::Error>, what: &str, file: &Path) -> Error
             "{what}: database {file_shown} is held by a process running another redb version \
              (redb: {err})"
         )),
-        redb::Error::DatabaseClosed => {
-            Error::Closed(format!("{what}: database {file_shown} is closed (redb: {err})"))
-        }
+        redb::Error::DatabaseClosed => Error::Closed(format!(
+            "{what}: database {file_shown} is closed (redb: {err})"
+        )),
         redb::Error::Io(source) => Error::Io {
             message: format!("{what}: {source}"),
             path: Some(file.to_path_buf()),
@@ -69,7 +69,11 @@ mod tests {
 
     #[test]
     fn a_lock_held_elsewhere_is_closed_and_names_the_file() {
-        let e = map(redb::DatabaseError::DatabaseAlreadyOpen, "open", Path::new("/db/x"));
+        let e = map(
+            redb::DatabaseError::DatabaseAlreadyOpen,
+            "open",
+            Path::new("/db/x"),
+        );
         assert_eq!(e.kind(), ErrorKind::Closed);
         assert!(e.to_string().contains("/db/x"), "{e}");
     }
@@ -83,7 +87,10 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::Io);
         assert!(std::error::Error::source(&e).is_some());
-        assert_eq!(e.to_string(), "I/O error: commit: disk on fire (path /db/x)");
+        assert_eq!(
+            e.to_string(),
+            "I/O error: commit: disk on fire (path /db/x)"
+        );
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl std::fmt::Debug for RedbIterator {
         f.debug_struct("RedbIterator")
             .field("cf", &self.cf)
             .field("opts", &self.opts)
-            .field("key", &self.current.as_ref().map(|(k, _)| k.value().to_vec()))
+            .field(
+                "key",
+                &self.current.as_ref().map(|(k, _)| k.value().to_vec()),
+            )
             .finish()
     }
 }
@@ -281,12 +284,20 @@ impl EngineIterator for RedbIterator {
     }
 
     fn key(&self) -> &[u8] {
-        self.current.as_ref().expect(INVALID_ITERATOR_PANIC).0.value()
+        self.current
+            .as_ref()
+            .expect(INVALID_ITERATOR_PANIC)
+            .0
+            .value()
     }
 
     fn value(&self) -> Result<Cow<'_, [u8]>> {
         Ok(Cow::Borrowed(
-            self.current.as_ref().expect(INVALID_ITERATOR_PANIC).1.value(),
+            self.current
+                .as_ref()
+                .expect(INVALID_ITERATOR_PANIC)
+                .1
+                .value(),
         ))
     }
 }

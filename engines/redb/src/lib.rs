@@ -63,6 +63,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod capabilities;
 mod error;
 mod iterator;
 
@@ -71,8 +72,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use engine_traits::{
-    BatchOp, Capabilities, EngineConfig, EngineStats, Error, IterOptions, KvEngine, OpBatch,
-    ReadOptions, Readable, Result, Statistics, WriteBatch, WriteOptions, display_key,
+    BatchOp, BulkIngest, Capabilities, Checkpoint, EngineConfig, EngineStats, Error, IterOptions,
+    KvEngine, ManualCompaction, OpBatch, ReadOptions, Readable, Result, Statistics, WriteBatch,
+    WriteOptions, display_key,
 };
 use redb::backends::FileBackend;
 use redb::{
@@ -235,7 +237,9 @@ impl RedbEngine {
             (0..self.cfs.len()).map(|_| None).collect();
         for op in ops {
             let cf = match op {
-                BatchOp::Put { cf, .. } | BatchOp::Delete { cf, .. } | BatchOp::DeleteRange { cf, .. } => *cf,
+                BatchOp::Put { cf, .. }
+                | BatchOp::Delete { cf, .. }
+                | BatchOp::DeleteRange { cf, .. } => *cf,
             };
             let name = &self.cfs[cf];
             let slot = &mut tables[cf];
@@ -248,16 +252,13 @@ impl RedbEngine {
             let t = slot.as_mut().expect("opened above");
             match op {
                 BatchOp::Put { key, value, .. } => {
-                    t.insert(key.as_slice(), value.as_slice()).map_err(self.err(&format!(
-                        "put into {name:?} of {}",
-                        display_key(key)
-                    )))?;
+                    t.insert(key.as_slice(), value.as_slice())
+                        .map_err(self.err(&format!("put into {name:?} of {}", display_key(key))))?;
                 }
                 BatchOp::Delete { key, .. } => {
-                    t.remove(key.as_slice()).map_err(self.err(&format!(
-                        "delete from {name:?} of {}",
-                        display_key(key)
-                    )))?;
+                    t.remove(key.as_slice()).map_err(
+                        self.err(&format!("delete from {name:?} of {}", display_key(key))),
+                    )?;
                 }
                 BatchOp::DeleteRange { start, end, .. } => {
                     if start < end {
@@ -408,9 +409,11 @@ impl Readable for RedbSnapshot {
 impl KvEngine for RedbEngine {
     const CAPABILITIES: Capabilities = Capabilities {
         persistence: true,
+        checkpoint: true,
+        bulk_ingest: true,
+        manual_compaction: true,
         statistics: true,
         prefix_seek: true,
-        ..Capabilities::NONE
     };
 
     type Snapshot<'a> = RedbSnapshot;
@@ -512,6 +515,18 @@ impl KvEngine for RedbEngine {
         // the file is therefore the same durable commit as `sync`.
         let mut writer = self.writer();
         self.make_durable(&mut writer, "flush")
+    }
+
+    fn as_checkpoint(&self) -> Option<&dyn Checkpoint> {
+        Some(self)
+    }
+
+    fn as_bulk_ingest(&self) -> Option<&dyn BulkIngest> {
+        Some(self)
+    }
+
+    fn as_manual_compaction(&self) -> Option<&dyn ManualCompaction> {
+        Some(self)
     }
 
     fn as_statistics(&self) -> Option<&dyn Statistics> {
