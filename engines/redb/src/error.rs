@@ -23,6 +23,12 @@ pub(crate) fn map(err: impl Into<redb::Error>, what: &str, file: &Path) -> Error
         redb::Error::DatabaseClosed => Error::Closed(format!(
             "{what}: database {file_shown} is closed (redb: {err})"
         )),
+        // redb reports a file that is not a redb database ("magic number mismatch") as an I/O
+        // error of kind InvalidData; an operating system never does. It is a failed format
+        // check of stored data.
+        redb::Error::Io(source) if source.kind() == std::io::ErrorKind::InvalidData => {
+            Error::corruption(format!("{what}: {source}"), Some(file.to_path_buf()), None)
+        }
         redb::Error::Io(source) => Error::Io {
             message: format!("{what}: {source}"),
             path: Some(file.to_path_buf()),

@@ -569,3 +569,25 @@ impl Drop for RedbEngine {
         let _ = self.make_durable(&mut writer, "close");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_catalog_lists_exactly_the_failpoint_sites() {
+        let catalog: Vec<String> = failpoints::catalog(env!("CARGO_MANIFEST_DIR"))
+            .into_iter()
+            .map(|site| site.name)
+            .collect();
+        assert_eq!(catalog, FAILPOINTS.map(str::to_owned));
+    }
+
+    #[test]
+    fn declared_capabilities_have_accessors() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = RedbEngine::open(&EngineConfig::new(dir.path().join("db"))).unwrap();
+        assert!(e.as_checkpoint().is_some() && RedbEngine::CAPABILITIES.checkpoint);
+        assert!(e.as_statistics().is_some() && RedbEngine::CAPABILITIES.statistics);
+    }
+}
