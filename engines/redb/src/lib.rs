@@ -53,6 +53,10 @@
 //!   key outside the seek key's prefix. No extra cost, and no bloom filter to gain either.
 //! - `statistics`: engine bytes written are counted in the storage backend (exact); the live
 //!   data size walks every page of every CF table (O(pages), redb's `TableStats`).
+//! - `checkpoint`, `manual_compaction` and `bulk_ingest` (`capabilities.rs`): a logical copy
+//!   from a read transaction (O(live data), writers not blocked); redb's whole-file
+//!   `Database::compact` (the range is ignored; refused while a snapshot or iterator is
+//!   open); one durable write transaction (O(n log n), no file-level ingest).
 //!
 //! # Errors
 //! redb's errors are sorted in `error.rs`: a file held by another handle is `Closed`,
