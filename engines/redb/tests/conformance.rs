@@ -1,4 +1,4 @@
-//! The conformance suite on this engine: your checklist while you implement it.
+//! The conformance suite on the redb engine.
 
 fn main() {
     engine_conformance::Suite::<engine_redb::RedbEngine>::new("redb").run();
