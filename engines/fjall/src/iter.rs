@@ -47,7 +47,10 @@ impl std::fmt::Debug for FjallIterator<'_> {
             .field("cf", &self.cf)
             .field("snapshot_seqno", &self.snapshot.seqno())
             .field("opts", &self.opts)
-            .field("current", &self.current.as_ref().map(|(k, _)| keys::decode(k)))
+            .field(
+                "current",
+                &self.current.as_ref().map(|(k, _)| keys::decode(k)),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -189,9 +192,10 @@ impl<'a> FjallIterator<'a> {
         if is_empty(&lo, &hi) {
             return Ok(false);
         }
-        let range = self
-            .snapshot
-            .range(self.keyspace, (keys::encode_bound(lo), keys::encode_bound(hi)));
+        let range = self.snapshot.range(
+            self.keyspace,
+            (keys::encode_bound(lo), keys::encode_bound(hi)),
+        );
         self.cursor = if back {
             Cursor::Backward(range)
         } else {
@@ -315,7 +319,10 @@ mod tests {
     fn reversed_and_touching_ranges_are_empty() {
         let k = |s: &str| s.as_bytes().to_vec();
         assert!(is_empty(&Bound::Included(k("b")), &Bound::Excluded(k("b"))));
-        assert!(!is_empty(&Bound::Included(k("b")), &Bound::Included(k("b"))));
+        assert!(!is_empty(
+            &Bound::Included(k("b")),
+            &Bound::Included(k("b"))
+        ));
         assert!(is_empty(&Bound::Excluded(k("b")), &Bound::Included(k("b"))));
         assert!(is_empty(&Bound::Unbounded, &Bound::Excluded(k(""))));
         assert!(!is_empty(&Bound::Unbounded, &Bound::Included(k(""))));

@@ -23,7 +23,11 @@ pub(crate) fn encode(key: &[u8]) -> Slice {
 
 /// The user key of a stored key.
 pub(crate) fn decode(stored: &[u8]) -> &[u8] {
-    debug_assert_eq!(stored.first(), Some(&TAG), "every stored key carries the tag");
+    debug_assert_eq!(
+        stored.first(),
+        Some(&TAG),
+        "every stored key carries the tag"
+    );
     &stored[1..]
 }
 

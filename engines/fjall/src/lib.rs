@@ -66,8 +66,8 @@ use std::sync::{Arc, RwLock};
 
 use engine_traits::{
     BatchOp, BulkIngest, Capabilities, EngineConfig, EngineStats, Error, IterOptions, KvEngine,
-    ManualCompaction, OpBatch, ReadOptions, Readable, Result, Statistics, WriteBatch,
-    WriteOptions, display_key,
+    ManualCompaction, OpBatch, ReadOptions, Readable, Result, Statistics, WriteBatch, WriteOptions,
+    display_key,
 };
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable as _};
 
@@ -566,6 +566,74 @@ mod tests {
         );
         let e = Profile::from_config(Some("nope")).unwrap_err();
         assert!(e.to_string().contains("\"nope\""), "{e}");
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_path_is_closed_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(dir.path().join("db"));
+        let first = FjallEngine::open(&config).unwrap();
+        let err = FjallEngine::open(&config).unwrap_err();
+        assert_eq!(err.kind(), engine_traits::ErrorKind::Closed, "{err}");
+        assert!(
+            err.to_string().contains("db"),
+            "the message names the path: {err}"
+        );
+        drop(first);
+        FjallEngine::open(&config).unwrap();
+    }
+
+    #[test]
+    fn a_path_that_is_a_file_is_an_io_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let err = FjallEngine::open(&EngineConfig::new(&file)).unwrap_err();
+        assert_eq!(err.kind(), engine_traits::ErrorKind::Io, "{err}");
+        assert!(err.to_string().contains("not-a-dir"), "{err}");
+    }
+
+    #[test]
+    fn keys_and_cf_names_beyond_fjall_limits_are_invalid_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(dir.path().join("db"));
+        let e = FjallEngine::open(&config).unwrap();
+        e.put("default", &vec![b'k'; MAX_KEY_LEN], b"longest")
+            .unwrap();
+        let err = e
+            .put("default", &vec![b'k'; MAX_KEY_LEN + 1], b"v")
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            engine_traits::ErrorKind::InvalidArgument,
+            "{err}"
+        );
+        assert!(err.to_string().contains("65535 bytes"), "{err}");
+        let err = FjallEngine::open(&config.clone().with_cf(&"c".repeat(256))).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            engine_traits::ErrorKind::InvalidArgument,
+            "{err}"
+        );
+        drop(e);
+        let e = FjallEngine::open(&config).unwrap();
+        assert_eq!(
+            e.get("default", &vec![b'k'; MAX_KEY_LEN])
+                .unwrap()
+                .as_deref(),
+            Some(&b"longest"[..])
+        );
+    }
+
+    #[test]
+    fn profile_kv_separation_makes_blob_trees() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(dir.path().join("db")).with_profile("kv_separation");
+        let e = FjallEngine::open(&config).unwrap();
+        assert!(e.keyspaces.iter().all(Keyspace::is_kv_separated));
+        let dir = tempfile::tempdir().unwrap();
+        let e = FjallEngine::open(&EngineConfig::new(dir.path().join("db"))).unwrap();
+        assert!(!e.keyspaces.iter().any(Keyspace::is_kv_separated));
     }
 
     #[test]

@@ -2,5 +2,9 @@
 //! catalog's crash sites (`fjall::before_commit`) get abort trials of their own.
 
 fn main() {
-    failpoints::crash::main::<engine_fjall::FjallEngine>("fjall", env!("CARGO_MANIFEST_DIR"), |c| c);
+    failpoints::crash::main::<engine_fjall::FjallEngine>(
+        "fjall",
+        env!("CARGO_MANIFEST_DIR"),
+        |c| c,
+    );
 }

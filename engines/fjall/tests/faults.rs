@@ -29,8 +29,16 @@ fn an_injected_write_error_applies_nothing_and_the_engine_recovers() {
         let err = e.delete_range(CF_DEFAULT, b"a", b"z").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Io, "{site}: {err}");
         fail::remove(site);
-        assert_eq!(e.get(CF_DEFAULT, b"a").unwrap(), None, "{site}: nothing applied");
-        assert_eq!(e.get(CF_LOCK, b"b").unwrap(), None, "{site}: nothing applied");
+        assert_eq!(
+            e.get(CF_DEFAULT, b"a").unwrap(),
+            None,
+            "{site}: nothing applied"
+        );
+        assert_eq!(
+            e.get(CF_LOCK, b"b").unwrap(),
+            None,
+            "{site}: nothing applied"
+        );
         assert_eq!(
             e.get(CF_DEFAULT, b"before").unwrap().as_deref(),
             Some(&b"1"[..]),
@@ -44,7 +52,8 @@ fn an_injected_write_error_applies_nothing_and_the_engine_recovers() {
         None,
         "a failed write is absent after a reopen too"
     );
-    e.write(&WriteOptions::default(), &batch_of_two(&e)).unwrap();
+    e.write(&WriteOptions::default(), &batch_of_two(&e))
+        .unwrap();
     assert_eq!(
         e.get(CF_LOCK, b"b").unwrap().as_deref(),
         Some(&b"y"[..]),
@@ -78,10 +87,12 @@ fn injected_flush_and_compaction_errors_are_io_and_change_nothing() {
 /// The engine-agnostic scenario over this engine's published catalog.
 #[test]
 fn every_catalogued_io_error_site_fails_with_io_and_loses_nothing_acknowledged() {
-    let report = failpoints::scenarios::io_errors_are_io_and_lose_nothing_acknowledged::<
-        FjallEngine,
-    >(env!("CARGO_MANIFEST_DIR"), |c| c)
-    .unwrap_or_else(|e| panic!("{e}"));
+    let report =
+        failpoints::scenarios::io_errors_are_io_and_lose_nothing_acknowledged::<FjallEngine>(
+            env!("CARGO_MANIFEST_DIR"),
+            |c| c,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!report.is_empty(), "the catalog offers io_error sites");
     for line in report {
         eprintln!("{line}");

@@ -6,7 +6,9 @@ use fjall::{Database, KeyspaceCreateOptions};
 
 fn open(dir: &std::path::Path) -> (Database, fjall::Keyspace) {
     let db = Database::builder(dir).open().unwrap();
-    let ks = db.keyspace("items", KeyspaceCreateOptions::default).unwrap();
+    let ks = db
+        .keyspace("items", KeyspaceCreateOptions::default)
+        .unwrap();
     (db, ks)
 }
 
