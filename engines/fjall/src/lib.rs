@@ -185,6 +185,11 @@ fn check_value(cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
 }
 
 impl FjallEngine {
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn cf_index(&self, cf: &str) -> Result<usize> {
         self.cfs
             .iter()
@@ -542,14 +547,6 @@ impl Statistics for FjallEngine {
             user_bytes_written,
             engine_bytes_written,
         })
-    }
-}
-
-/// The path this engine was opened at (for tests and messages).
-impl FjallEngine {
-    /// The database directory.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
