@@ -1,6 +1,5 @@
-//! The benchmark binary for this engine (see `engine_bench`). Like the conformance target it
-//! has `test = false` until the engine works: every cell fails with "not supported" now.
-//! `cargo xtask bench --engines <name>` measures it once it runs.
+//! The benchmark binary for `fjall` (see `engine_bench`): a test of every figure under
+//! `cargo test`, one measured cell under `cargo xtask bench`.
 
 fn main() {
     engine_bench::Bench::new()

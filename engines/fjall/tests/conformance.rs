@@ -1,4 +1,4 @@
-//! The conformance suite on this engine: your checklist while you implement it.
+//! The conformance suite on fjall with its default profile.
 
 fn main() {
     engine_conformance::Suite::<engine_fjall::FjallEngine>::new("fjall").run();
