@@ -62,10 +62,16 @@ impl Mount {
     /// threads.
     pub fn new(backing: &Path, mountpoint: &Path) -> io::Result<Mount> {
         let backing = backing.canonicalize().map_err(|e| at_path(backing, e))?;
-        let mountpoint_given = mountpoint;
+        if let Err(e) = fs::metadata(mountpoint)
+            && e.raw_os_error() == Some(libc::ENOTCONN)
+        {
+            // A FUSE mount whose daemon died: an earlier harness was killed before it could
+            // unmount. Detach it and use the directory beneath.
+            unmount(mountpoint)?;
+        }
         let mountpoint = mountpoint
             .canonicalize()
-            .map_err(|e| at_path(mountpoint_given, e))?;
+            .map_err(|e| at_path(mountpoint, e))?;
         let root = fs::metadata(&backing).map_err(|e| at_path(&backing, e))?;
         if !root.is_dir() {
             return Err(invalid(
