@@ -3,6 +3,7 @@
 use std::ffi::CString;
 use std::fs;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ pub struct Mount {
     mountpoint: PathBuf,
     graveyard: PathBuf,
     session: Option<BackgroundSession>,
+    /// Held (flock) while mounted; see [`Mount::new`].
+    _backing_lock: fs::File,
 }
 
 impl std::fmt::Debug for Mount {
@@ -102,6 +105,19 @@ impl Mount {
                 ),
             ));
         }
+        // One mount per backing directory: a second would wipe the first one's graveyard. The
+        // kernel drops the lock when the holder dies, however it dies.
+        let backing_lock = fs::File::open(&backing).map_err(|e| at_path(&backing, e))?;
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(backing_lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!(
+                    "{}: another powerloss mount serves this backing directory",
+                    backing.display()
+                ),
+            ));
+        }
         // A graveyard left by an earlier mount that was never cut nor unmounted holds only
         // entries that mount had removed: the backing directory as it stands is the truth.
         let graveyard = backing.join(GRAVEYARD_NAME);
@@ -151,6 +167,7 @@ impl Mount {
             mountpoint,
             graveyard,
             session: Some(session),
+            _backing_lock: backing_lock,
         })
     }
 

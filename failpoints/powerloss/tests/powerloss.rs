@@ -939,8 +939,10 @@ fn mount_is_send_and_sync_and_rejects_bad_directories() {
     assert!(e.to_string().contains("nested"), "{e}");
     let e = Mount::new(&fx.backing.join("missing"), &fx.backing).unwrap_err();
     assert!(e.to_string().contains("missing"), "{e}");
-    drop(durable_file(&fx, "x", b""));
     let other = tempfile::tempdir().unwrap();
+    let e = Mount::new(&fx.backing, other.path()).unwrap_err();
+    assert!(e.to_string().contains("another powerloss mount"), "{e}");
+    drop(durable_file(&fx, "x", b""));
     let e = Mount::new(other.path(), &fx.backing).unwrap_err();
     assert!(e.to_string().contains("not empty"), "{e}");
 }
