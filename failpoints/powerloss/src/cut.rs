@@ -27,6 +27,10 @@ pub enum CutMode {
     /// Per file, the unsynced writes survive in order up to a seeded point; the write at that
     /// point survives only up to a 4 KiB boundary (a torn write); the rest is dropped.
     /// Directory entries: as [`CutMode::DropUnsynced`].
+    ///
+    /// Truncates and fallocates count as writes for the order but never tear; a write inside
+    /// one page cannot tear either (it survives or not). The point may also fall after the
+    /// last write: everything landed, only the fsync was missing.
     TornWrite {
         /// Replays the same cut for the same history.
         seed: u64,

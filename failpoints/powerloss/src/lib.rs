@@ -31,9 +31,10 @@
 //! # The durability model
 //! Strict POSIX, the model LazyFS and ALICE call "safe"; stricter than ext4's journal.
 //! - **File data and size** become durable only on `fsync` or `fdatasync` of that file (both
-//!   treated the same: data and size). `close`, `flush`, `sync_file_range` and `msync` without
-//!   `MS_SYNC` make nothing durable; `sync_file_range` never reaches a FUSE daemon at all (the
-//!   kernel handles it in its page cache), so it cannot, even by accident.
+//!   treated the same: data and size). `close`, `sync_file_range`, `msync` without `MS_SYNC`,
+//!   `sync` and `syncfs` make nothing durable. `sync_file_range` never reaches a FUSE daemon
+//!   (it only starts the kernel's own writeback of its page cache), so it cannot, even by
+//!   accident; `sync`/`syncfs` would need `FUSE_SYNCFS`, which fuser does not implement.
 //! - **A directory entry** (create, mknod, mkdir, symlink, unlink, rmdir, rename, link)
 //!   becomes durable only on `fsync` of the directory holding it (FUSE `fsyncdir`). A rename
 //!   becomes durable when its *destination* directory is fsynced, as one unit with its
@@ -45,7 +46,7 @@
 //! - What the backing directory holds at mount time is durable.
 //!
 //! How ext4 (`data=ordered`) differs: its journal commits metadata in order, and an fsync of
-//! a file commits the whole running transaction, so the file's creation, earlier renames and
+//! a file normally commits the whole running journal transaction, so the file's creation, earlier renames and
 //! other namespace operations become durable with it, and data of a new file is written before
 //! the metadata that points at it. Some bugs this model finds (a new file fsynced but its
 //! directory never, a rename whose directory is never fsynced) would therefore not bite on
@@ -91,14 +92,29 @@
 //!   write to leave other unsynced writes of the same file behind is not tested.
 //! - File locks (`fcntl`, OFD and `flock`) are kept by the kernel itself, as for a local file
 //!   system: the daemon never sees them. That is right for processes on one machine.
-//! - Not supported (`ENOSYS`, which the kernel maps to `EOPNOTSUPP` or a fallback): extended
-//!   attributes, ioctl, `O_TMPFILE`, copy_file_range (the kernel falls back to read and write,
-//!   which are logged).
+//! - Not supported (the daemon answers `ENOSYS`; the kernel then answers `EOPNOTSUPP` or
+//!   `ENOTTY` itself, or falls back): extended attributes, ioctl, `O_TMPFILE`, and
+//!   copy_file_range (the fallback is read and write, which are logged).
 //!
 //! # Limits
-//! Pre-images of overwritten bytes are kept in memory until the next fsync of their file. The
-//! backing directory must be one file system (no mounts inside it) and must not be changed
-//! behind the mount's back. Only one cut per mount.
+//! - A "write" in the torn and reordered modes is one write request as the kernel sends it:
+//!   the kernel splits a large or unaligned `write(2)` at page boundaries, so one system call
+//!   may also tear at those boundaries, as it could on a disk.
+//! - Pre-images of overwritten bytes are kept in memory until the next fsync of their file
+//!   (appends cost nothing; an engine that rewrites a large file without fsync costs its size).
+//! - The backing directory must be one file system (no mounts inside it) and must not be
+//!   changed behind the mount's back while mounted; one mount per backing directory (an
+//!   `flock` on it says so). Only one cut per mount.
+//! - Requests are served by one thread, in order. Fine for correctness tests; a throughput
+//!   benchmark through the mount measures the daemon, not the engine.
+//! - If the process holding a [`Mount`] dies without unwinding (SIGKILL), the mount is left
+//!   with no daemon (`ENOTCONN`); [`Mount::new`] on the same mountpoint detaches it first.
+//!
+//! # Why fuser
+//! [`fuser`](https://crates.io/crates/fuser) (0.18) is the maintained Rust implementation of
+//! the FUSE protocol. Built without its `libfuse` feature it is pure Rust: as root it mounts
+//! `/dev/fuse` with mount(2) itself, otherwise it runs `fusermount3`, so neither building nor
+//! running needs libfuse3-dev.
 #![deny(missing_docs)]
 
 mod cut;

@@ -1118,3 +1118,41 @@ fn a_stale_mount_left_by_a_killed_harness_is_replaced() {
     mount.unmount().unwrap();
     drop(fx);
 }
+
+#[test]
+fn syncfs_makes_nothing_durable() {
+    let Some(mut fx) = fixture() else { return };
+    let f = durable_file(&fx, "f", b"");
+    f.write_all_at(b"data", 0).unwrap();
+    // fuser does not implement FUSE_SYNCFS, so the daemon never hears of it.
+    assert_eq!(unsafe { libc::syncfs(f.as_raw_fd()) }, 0);
+    drop(f);
+    fx.cut(CutMode::DropUnsynced);
+    assert_eq!(read(&fx.b("f")), b"");
+}
+
+#[test]
+fn unsupported_operations_say_so_and_fallbacks_work() {
+    let Some(mut fx) = fixture() else { return };
+    let dir = CString::new(fx.mnt.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path; the descriptor, if any, is closed below.
+    let fd = unsafe { libc::open(dir.as_ptr(), libc::O_TMPFILE | libc::O_RDWR, 0o600) };
+    let e = io::Error::last_os_error();
+    if fd >= 0 {
+        unsafe { libc::close(fd) };
+    }
+    assert_eq!(fd, -1, "O_TMPFILE cannot be taken back, so it must fail");
+    assert_eq!(errno(&e), libc::EOPNOTSUPP, "{e}");
+    drop(durable_file(&fx, "src", b"copied"));
+    let name = CString::new("user.test").unwrap();
+    let file = CString::new(fx.m("src").as_os_str().as_bytes()).unwrap();
+    // SAFETY: NUL-terminated strings; a zero-length read of the value.
+    let rc = unsafe { libc::getxattr(file.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+    assert_eq!(rc, -1);
+    assert_eq!(errno(&io::Error::last_os_error()), libc::EOPNOTSUPP);
+    // std::fs::copy tries copy_file_range first; the kernel falls back to read and write.
+    fs::copy(fx.m("src"), fx.m("dst")).unwrap();
+    assert_eq!(read(&fx.m("dst")), b"copied");
+    fx.cut(CutMode::DropUnsynced);
+    assert_eq!(names(&fx.backing), ["src"]);
+}
