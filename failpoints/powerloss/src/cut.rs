@@ -220,7 +220,12 @@ impl State {
             }
             EntryChange::Removed { at, ino, grave } => {
                 let buried = Link::new(GRAVEYARD, grave.clone());
-                if self.entry_ino(at)?.is_some() || self.table.link_path(at).is_none() {
+                if self.entry_ino(&buried)?.is_none() {
+                    report.conflict(format!(
+                        "cannot bring back {}: it is no longer in the graveyard",
+                        self.shown(at)
+                    ));
+                } else if self.entry_ino(at)?.is_some() || self.table.link_path(at).is_none() {
                     report.conflict(format!(
                         "cannot bring back {}: the name is taken or its directory is gone",
                         self.shown(at)
@@ -258,8 +263,15 @@ impl State {
                     ));
                 }
                 if let Some((victim_ino, grave)) = victim {
-                    if self.entry_ino(to)?.is_none() {
-                        self.move_entry(&Link::new(GRAVEYARD, grave.clone()), to, *victim_ino)?;
+                    let buried = Link::new(GRAVEYARD, grave.clone());
+                    if self.entry_ino(&buried)?.is_none() {
+                        report.conflict(format!(
+                            "cannot bring back the file {} replaced: it is no longer in the \
+                             graveyard",
+                            self.shown(to)
+                        ));
+                    } else if self.entry_ino(to)?.is_none() && self.table.link_path(to).is_some() {
+                        self.move_entry(&buried, to, *victim_ino)?;
                     } else {
                         report.conflict(format!(
                             "cannot bring back the file {} replaced: the name is taken",

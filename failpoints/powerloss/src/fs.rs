@@ -59,10 +59,10 @@ impl Shared {
     }
 
     /// The state for a request that only reads: refused once the cut rewrote the backing
-    /// directory under the kernel's feet.
+    /// directory under the kernel's feet, or once the mount let go of it.
     fn reading(&self) -> Result<MutexGuard<'_, State>, Errno> {
         let state = self.lock();
-        if state.cut_done {
+        if state.cut_done || state.retired {
             Err(Errno::EIO)
         } else {
             Ok(state)

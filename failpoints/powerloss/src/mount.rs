@@ -179,7 +179,10 @@ impl Mount {
 
     /// After the writer is dead: makes the backing directory hold exactly what a machine would
     /// find after the power came back, under `mode`. Freezes first. A second call is an error.
-    /// After it, every request on the mount fails with EIO; unmount next.
+    ///
+    /// After it, every request that reaches the daemon fails with EIO, but pages the kernel
+    /// still caches may be read without asking: unmount, then read the backing directory or a
+    /// fresh mount over it.
     pub fn cut(&self, mode: CutMode) -> io::Result<CutReport> {
         self.freeze();
         self.shared.lock().cut(mode)
@@ -212,6 +215,7 @@ impl Mount {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
+        self.shared.lock().retired = true;
         let lazy = unmount(&self.mountpoint)?;
         // A plain unmount ends the session at once; a lazy one only when the last user of the
         // mount lets go, which may be never, so the wait is bounded and the thread left behind.

@@ -64,6 +64,9 @@ pub(crate) struct State {
     /// hand the inode number to a new file while the kernel still holds the old one).
     reapable: HashMap<u64, Vec<OsString>>,
     pub(crate) cut_done: bool,
+    /// Set when the [`crate::Mount`] lets go (unmount or drop): a daemon a lazy unmount left
+    /// running must not touch a backing directory that a new mount may already serve.
+    pub(crate) retired: bool,
     daemon_uid: u32,
 }
 
@@ -146,6 +149,7 @@ impl State {
             next_grave: 0,
             reapable: HashMap::new(),
             cut_done: false,
+            retired: false,
             // SAFETY: geteuid has no preconditions and cannot fail.
             daemon_uid: unsafe { libc::geteuid() },
         }
@@ -770,6 +774,9 @@ impl State {
 
     /// Deletes the durable graveyard names of `ino` once the kernel no longer holds it.
     fn try_reap(&mut self, ino: u64) {
+        if self.cut_done || self.retired {
+            return;
+        }
         let Some(node) = self.table.nodes.get(&ino) else {
             return;
         };
