@@ -250,9 +250,8 @@ impl<'a> State<'a> {
     }
 
     fn require_valid(&self, what: &str) -> Result<usize> {
-        self.idx.ok_or_else(|| {
-            Error::invalid(format!("{what}() called on an invalid iterator"))
-        })
+        self.idx
+            .ok_or_else(|| Error::invalid(format!("{what}() called on an invalid iterator")))
     }
 }
 

@@ -92,15 +92,18 @@ fn read_bytes<'v>(raw: &'v [u8], at: &mut usize, len: usize) -> Result<&'v [u8],
     Ok(bytes)
 }
 
+/// A group entry's `(rest, value)` pairs, in order, borrowed from its value.
+pub(crate) type GroupItems<'v> = Vec<(&'v [u8], &'v [u8])>;
+
 /// The `(rest, value)` pairs of a group entry's value, in order, borrowed from it.
-pub(crate) fn decode_group(raw: &[u8]) -> Result<Vec<(&[u8], &[u8])>, String> {
+pub(crate) fn decode_group(raw: &[u8]) -> Result<GroupItems<'_>, String> {
     match raw.first() {
         Some(&GROUP_FORMAT) => {}
         Some(other) => return Err(format!("group entry has unknown format byte {other:#04x}")),
         None => return Err("group entry is empty".into()),
     }
     let mut at = 1;
-    let mut items: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut items: GroupItems<'_> = Vec::new();
     while at < raw.len() {
         let rest_len = read_len(raw, &mut at)?;
         let rest = read_bytes(raw, &mut at, rest_len)?;
@@ -156,11 +159,7 @@ impl Group {
 
     /// The value to store; `None` when a length does not fit the format's u32.
     pub(crate) fn encode(&self) -> Option<Vec<u8>> {
-        let size: usize = self
-            .items
-            .iter()
-            .map(|(r, v)| 8 + r.len() + v.len())
-            .sum();
+        let size: usize = self.items.iter().map(|(r, v)| 8 + r.len() + v.len()).sum();
         let mut out = Vec::with_capacity(1 + size);
         out.push(GROUP_FORMAT);
         for (rest, value) in &self.items {

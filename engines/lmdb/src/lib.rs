@@ -378,9 +378,7 @@ impl LmdbEngine {
         let opened = env.create_databases_and_commit(wtxn, |opener, wtxn| {
             let meta = opener.create_database::<Bytes, Bytes>(wtxn, Some(META_DB))?;
             let layout = match meta.get(wtxn, FORMAT_KEY)? {
-                Some(raw) => {
-                    parse_format(raw, max_key, data_file).map_err(OpenError::Engine)?
-                }
+                Some(raw) => parse_format(raw, max_key, data_file).map_err(OpenError::Engine)?,
                 None if fresh => {
                     let layout = Layout {
                         group_prefix: max_key - 1,
@@ -614,8 +612,9 @@ impl LmdbEngine {
             .get(wtxn, &lmdb_key)
             .map_err(|e| self.txn_error(e, &what()))?
         {
-            Some(raw) => Group::decode(raw)
-                .map_err(|m| TxnError::Failed(self.corruption(cf, key, m)))?,
+            Some(raw) => {
+                Group::decode(raw).map_err(|m| TxnError::Failed(self.corruption(cf, key, m)))?
+            }
             None => Group::default(),
         };
         edit(&mut group);
@@ -908,9 +907,15 @@ mod tests {
         for i in 0..64u32 {
             e.put(CF_DEFAULT, &i.to_be_bytes(), &value).unwrap();
         }
-        assert!(e.env.info().map_size > before, "4 MiB of values grew a 1 MiB map");
+        assert!(
+            e.env.info().map_size > before,
+            "4 MiB of values grew a 1 MiB map"
+        );
         for i in 0..64u32 {
-            assert_eq!(e.get(CF_DEFAULT, &i.to_be_bytes()).unwrap().as_ref(), Some(&value));
+            assert_eq!(
+                e.get(CF_DEFAULT, &i.to_be_bytes()).unwrap().as_ref(),
+                Some(&value)
+            );
         }
     }
 
@@ -959,7 +964,11 @@ mod tests {
             .unwrap();
         }
         let err = LmdbEngine::open(&EngineConfig::new(dir.path())).unwrap_err();
-        assert_eq!(err.kind(), engine_traits::ErrorKind::InvalidArgument, "{err}");
+        assert_eq!(
+            err.kind(),
+            engine_traits::ErrorKind::InvalidArgument,
+            "{err}"
+        );
         assert!(err.to_string().contains("format record"), "{err}");
     }
 }

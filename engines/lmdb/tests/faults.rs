@@ -25,7 +25,10 @@ fn an_injected_error_at(site: &str) {
     let b = batch(&e);
     let err = e.write(&WriteOptions::sync(), &b).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{site}: {err}");
-    assert!(err.to_string().contains(site), "the error names the failpoint: {err}");
+    assert!(
+        err.to_string().contains(site),
+        "the error names the failpoint: {err}"
+    );
     assert_eq!(
         e.put(CF_DEFAULT, b"c", b"z").unwrap_err().kind(),
         ErrorKind::Io,
@@ -33,12 +36,23 @@ fn an_injected_error_at(site: &str) {
     );
     fail::remove(site);
     for (cf, key) in [(CF_DEFAULT, &b"a"[..]), (CF_LOCK, b"b"), (CF_DEFAULT, b"c")] {
-        assert_eq!(e.get(cf, key).unwrap(), None, "{site}: a failed write applies nothing");
+        assert_eq!(
+            e.get(cf, key).unwrap(),
+            None,
+            "{site}: a failed write applies nothing"
+        );
     }
-    assert_eq!(e.get(CF_DEFAULT, b"before").unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(
+        e.get(CF_DEFAULT, b"before").unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
     drop(e);
     let e = LmdbEngine::open(&config).unwrap();
-    assert_eq!(e.get(CF_LOCK, b"b").unwrap(), None, "{site}: nothing after reopen");
+    assert_eq!(
+        e.get(CF_LOCK, b"b").unwrap(),
+        None,
+        "{site}: nothing after reopen"
+    );
     e.write(&WriteOptions::sync(), &b).unwrap();
     assert_eq!(
         e.get(CF_LOCK, b"b").unwrap().as_deref(),
@@ -74,10 +88,12 @@ fn an_injected_sync_error_is_io_and_keeps_the_data() {
 /// The engine-agnostic scenario over this engine's published catalog.
 #[test]
 fn every_catalogued_io_error_site_fails_with_io_and_loses_nothing_acknowledged() {
-    let report = failpoints::scenarios::io_errors_are_io_and_lose_nothing_acknowledged::<
-        LmdbEngine,
-    >(env!("CARGO_MANIFEST_DIR"), |c| c)
-    .unwrap_or_else(|e| panic!("{e}"));
+    let report =
+        failpoints::scenarios::io_errors_are_io_and_lose_nothing_acknowledged::<LmdbEngine>(
+            env!("CARGO_MANIFEST_DIR"),
+            |c| c,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!report.is_empty(), "the catalog offers io_error sites");
     for line in report {
         eprintln!("{line}");

@@ -9,8 +9,8 @@
 use engine_lmdb::LmdbEngine;
 use engine_memory::MemoryEngine;
 use engine_traits::{
-    CF_DEFAULT, CF_LOCK, EngineConfig, EngineIterator, IterOptions, KvEngine, Readable,
-    WriteBatch, WriteOptions,
+    CF_DEFAULT, CF_LOCK, EngineConfig, EngineIterator, IterOptions, KvEngine, Readable, WriteBatch,
+    WriteOptions,
 };
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -57,7 +57,11 @@ fn observe(it: &impl EngineIterator, moved: engine_traits::Result<bool>) -> Seen
     match moved {
         Err(e) => Err(e.kind()),
         Ok(valid) => {
-            assert_eq!(valid, it.valid(), "a movement's result is the iterator's validity");
+            assert_eq!(
+                valid,
+                it.valid(),
+                "a movement's result is the iterator's validity"
+            );
             Ok(valid.then(|| (it.key().to_vec(), it.value().unwrap().into_owned())))
         }
     }
@@ -252,6 +256,9 @@ fn long_keys_survive_reopen_in_order() {
     keys.sort();
     keys.dedup();
     let e = LmdbEngine::open(&config).unwrap();
-    let got: Vec<Vec<u8>> = full_scan(&e, CF_DEFAULT).into_iter().map(|(k, _)| k).collect();
+    let got: Vec<Vec<u8>> = full_scan(&e, CF_DEFAULT)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(got, keys, "keys of every length come back in byte order");
 }
