@@ -282,10 +282,9 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 impl LmdbEngine {
-    /// [`KvEngine::open`] with the map first reserved at `map_size` bytes (tests use a small
-    /// map to exercise its growth).
-    #[doc(hidden)]
-    pub fn open_with_map_size(config: &EngineConfig, map_size: usize) -> Result<Self> {
+    /// [`KvEngine::open`] with the map first reserved at `map_size` bytes (the unit tests use
+    /// a small map to exercise its growth).
+    fn open_with_map_size(config: &EngineConfig, map_size: usize) -> Result<Self> {
         if let Some(profile) = &config.profile {
             return Err(Error::invalid(format!(
                 "engine lmdb has no options profiles, got profile {profile:?}"
@@ -497,11 +496,13 @@ impl LmdbEngine {
         };
         // SAFETY: heed marks the call unsafe for two reasons. Only one thread may change the
         // flags at a time: every call is made under the writer lock, as is every commit and
-        // `mdb_env_sync`, the LMDB calls that read this flag. And `NO_META_SYNC` weakens
-        // durability: it is set only for writes that did not ask for `sync`; LMDB documents
-        // that it keeps the database consistent (the data pages are synced before the meta
-        // page is written, and the previous version's pages are never reused by the next
-        // commit), so a crash loses at most a suffix of unsynced commits.
+        // `mdb_env_sync`, the LMDB calls that act on this flag. (Read transactions beginning
+        // meanwhile read other bits of the same word; `mdb_env_set_flags` is LMDB's API for
+        // changing these flags on an open environment and only flips the one bit.) And
+        // `NO_META_SYNC` weakens durability: it is set only for writes that did not ask for
+        // `sync`; LMDB documents that it keeps the database consistent (data pages are synced
+        // before the meta page is written, and the last committed version's pages are never
+        // reused by the next commit), so a crash loses at most a suffix of unsynced commits.
         unsafe { self.env.set_flags(EnvFlags::NO_META_SYNC, mode) }
             .map_err(|e| map_heed(e, "switching MDB_NOMETASYNC", &self.data_file))?;
         w.meta_sync = sync;
