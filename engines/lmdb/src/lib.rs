@@ -14,6 +14,7 @@
 //! read transaction keeps every page it can see, so the file grows while one stays open.
 //! Several processes: LMDB could share an environment between processes, but this engine
 //! takes an exclusive lock on the directory, as every engine of the workbench does.
+//! Statistics: LMDB counts no bytes written, so the engine declares no `statistics`.
 //!
 //! # Design
 //! - **Column families** are LMDB named databases (`cf:<name>`), created together in one
@@ -34,9 +35,9 @@
 //! - **Durability**: every commit is made durable by LMDB itself. `WriteOptions::sync`
 //!   chooses how: a synced commit writes its pages, `fdatasync`s them and writes the meta
 //!   page through LMDB's `O_DSYNC` descriptor (two syncs); an unsynced one runs with
-//!   `MDB_NOMETASYNC`, which skips only the meta page's sync (one sync). LMDB never reuses
-//!   the pages of the previous version, so a crash, even a power loss, leaves the last
-//!   synced version or a later one: a prefix of history. `sync()` (and `flush()`) is
+//!   `MDB_NOMETASYNC`, which skips only the meta page's sync (one sync). A commit never
+//!   reuses the pages of the last committed version, so a crash, even a power loss, leaves
+//!   the last synced version or a later one: a prefix of history. `sync()` (and `flush()`) is
 //!   `mdb_env_sync(force)`. `MDB_NOSYNC` is never used: it lets the meta page reach the disk
 //!   before the pages it points to.
 //! - **The map** is reserved at 1 GiB (or twice the data file) and doubles when a write meets
