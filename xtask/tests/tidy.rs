@@ -382,3 +382,134 @@ fn workspace_hack_is_current() {
         );
     }
 }
+
+/// How many distinct builds of librocksdb-sys's build script (RocksDB's C++) the given cargo
+/// commands would run together, from cargo's unit graphs (`--unit-graph`, read with
+/// `RUSTC_BOOTSTRAP=1`: nothing is compiled). Two units are one build when their package,
+/// target, mode, profile (but its name), features and dependencies (recursively) agree.
+fn rocksdb_builds(commands: &[&[&str]]) -> (usize, Vec<String>) {
+    use std::collections::{BTreeMap, BTreeSet};
+    fn key(units: &[serde_json::Value], i: usize, memo: &mut BTreeMap<usize, String>) -> String {
+        if let Some(k) = memo.get(&i) {
+            return k.clone();
+        }
+        let u = &units[i];
+        let mut profile = u["profile"].clone();
+        profile.as_object_mut().unwrap().remove("name");
+        let mut deps: Vec<String> = u["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| key(units, d["index"].as_u64().unwrap() as usize, memo))
+            .collect();
+        deps.sort();
+        let k = format!(
+            "{}|{}|{}|{}|{}|[{}]",
+            u["pkg_id"],
+            u["target"],
+            u["mode"],
+            profile,
+            u["features"],
+            deps.join(",")
+        );
+        // Keep keys short: hash the long description.
+        let k = format!("{:016x}", {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            k.hash(&mut h);
+            h.finish()
+        });
+        memo.insert(i, k.clone());
+        k
+    }
+    let mut all = BTreeSet::new();
+    let mut per_command = Vec::new();
+    for args in commands {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(*args)
+            .args(["--unit-graph", "-Z", "unstable-options"])
+            .env("RUSTC_BOOTSTRAP", "1")
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cargo {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let graph: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let units = graph["units"].as_array().unwrap();
+        let mut memo = BTreeMap::new();
+        let keys: BTreeSet<String> = units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| {
+                u["pkg_id"].as_str().unwrap().contains("librocksdb-sys")
+                    && u["mode"] == "run-custom-build"
+            })
+            .map(|(i, _)| key(units, i, &mut memo))
+            .collect();
+        per_command.push(format!("cargo {}: {:?}", args.join(" "), keys));
+        all.extend(keys);
+    }
+    (all.len(), per_command)
+}
+
+/// The commands a contributor and test-all run share one RocksDB build: clippy's check mode,
+/// test-all's one build, each engine's suites by hand, the crash and bench commands, doc
+/// tests. (`cargo xtask bench`'s own `bench` profile is the one allowed second build.)
+#[test]
+fn rocksdb_is_built_once_whatever_the_command() {
+    let ws = workspace();
+    let mut commands: Vec<Vec<String>> = vec![
+        "clippy --workspace --all-targets",
+        "test --workspace --doc",
+        "test --no-run -p engine_rocks --test conformance",
+        "test --no-run -p engine_titan --test crash",
+        "test --no-run -p xtask --test bench",
+        "test --no-run -p rust-rocksdb",
+    ]
+    .into_iter()
+    .map(|c| c.split(' ').map(str::to_owned).collect())
+    .collect();
+    // test-all's one build: every test target of the workspace, by name.
+    let mut all = ["test", "--no-run", "--workspace", "--lib", "--bins"]
+        .map(str::to_owned)
+        .to_vec();
+    for t in &ws.test_targets {
+        all.extend(["--test".to_owned(), t.clone()]);
+    }
+    commands.push(all);
+    // Every engine's suites, one crate at a time, as `cargo test -p <crate> --test <suite>`.
+    for e in &ws.engines {
+        for (_, target) in &e.suites {
+            commands.push(
+                ["test", "--no-run", "-p", &e.krate, "--test", target]
+                    .map(str::to_owned)
+                    .to_vec(),
+            );
+        }
+    }
+    // xtask's bench in the dev profile builds every bench target in one call.
+    let mut bench = vec!["test".to_owned(), "--no-run".to_owned()];
+    for e in ws.engines.iter().filter(|e| e.status.gates()) {
+        bench.extend(["-p".to_owned(), e.krate.clone()]);
+    }
+    bench.extend(["--test".to_owned(), "bench".to_owned()]);
+    commands.push(bench);
+    commands.sort();
+    commands.dedup();
+    let refs: Vec<Vec<&str>> = commands
+        .iter()
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    let refs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+    let (builds, detail) = rocksdb_builds(&refs);
+    assert_eq!(
+        builds,
+        1,
+        "these commands would compile RocksDB's C++ {builds} times (one per distinct build-script unit):\n{}",
+        detail.join("\n")
+    );
+}
