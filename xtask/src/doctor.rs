@@ -55,7 +55,7 @@ fn has_libclang() -> bool {
     })
 }
 
-const CHECKS: [Check; 8] = [
+const CHECKS: [Check; 9] = [
     Check {
         what: "cargo",
         why: "builds everything",
@@ -87,6 +87,14 @@ const CHECKS: [Check; 8] = [
         debian: "fiu-utils libfiu-dev",
         cargo_install: "",
         required: true,
+    },
+    Check {
+        what: "fuse",
+        why: "the power-loss file system of the powerloss suite (/dev/fuse, fusermount3; skipped without)",
+        present: || std::path::Path::new("/dev/fuse").exists() && has_command("fusermount3"),
+        debian: "fuse3",
+        cargo_install: "",
+        required: false,
     },
     Check {
         what: "ccache",

@@ -77,7 +77,9 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
     },
     /// Kill/reopen cycles on one engine: SIGKILL a writer, reopen, check every acknowledged
     /// synced write and batch atomicity.
-    #[command(after_help = "Example:\n  cargo xtask crash --engine titan --cycles 200 --seed 7")]
+    #[command(
+        after_help = "Examples:\n  cargo xtask crash --engine titan --cycles 200 --seed 7\n  cargo xtask crash --engine rocks --power-loss --cycles 200 --seed 1\n  cargo xtask crash --engine titan --power-loss --cut torn --cycles 50"
+    )]
     Crash {
         /// The engine (it needs a `crash` suite: `cargo xtask list` shows which have one).
         #[arg(long)]
@@ -88,6 +90,14 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
         /// Seed of the history and the kill times; a failure prints the one to replay.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Cut the power at each kill: the engine runs on a FUSE file system that drops
+        /// what was not made durable (needs /dev/fuse and fuse3; see docs/src/crash-recovery.md).
+        #[arg(long)]
+        power_loss: bool,
+        /// With --power-loss: drop (every unsynced byte and entry), torn (unsynced writes
+        /// survive up to a point, torn at 4 KiB) or reorder (dirty pages survive at random).
+        #[arg(long, default_value = "drop", value_parser = ["drop", "torn", "reorder"])]
+        cut: String,
     },
     /// Benchmark engines side by side: db_bench-style workloads, figures, table, JSON and SVG.
     #[command(
@@ -291,6 +301,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             engine,
             cycles,
             seed,
+            power_loss,
+            cut,
         } => {
             let ws = registry::Workspace::load()?;
             let e = ws.engine(&engine)?;
@@ -316,6 +328,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             )
             .env("CRASH_CYCLES", cycles.to_string())
             .env("CRASH_SEED", seed.to_string())
+            .env("CRASH_MODE", if power_loss { "power-loss" } else { "kill" })
+            .env("CRASH_CUT", cut)
             .unchecked()
             .run()?
             .status;

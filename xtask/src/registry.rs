@@ -10,8 +10,26 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The suites the workbench knows, in matrix order. A suite runs for an engine when the
-/// engine's crate has a test target named `<suite>` (or `<suite>_<variant>` for a variant).
-pub const SUITES: [&str; 4] = ["conformance", "crash", "faults", "bench"];
+/// engine's crate has a test target named `<suite>` (or `<suite>_<variant>` for a variant),
+/// except the derived suites below.
+pub const SUITES: [&str; 5] = ["conformance", "crash", "powerloss", "faults", "bench"];
+
+/// A suite that runs another suite's target with more environment: (suite, the target's
+/// suite, environment).
+pub type DerivedSuite = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+/// `powerloss` is the `crash` binary under `CRASH_MODE=power-loss`, so every engine with a
+/// crash suite gets it.
+pub const DERIVED_SUITES: [DerivedSuite; 1] =
+    [("powerloss", "crash", &[("CRASH_MODE", "power-loss")])];
+
+/// The environment a suite's binary runs with (empty but for the derived suites).
+pub fn suite_env(suite: &str) -> &'static [(&'static str, &'static str)] {
+    DERIVED_SUITES
+        .iter()
+        .find(|(s, _, _)| *s == suite)
+        .map_or(&[], |(_, _, env)| env)
+}
 
 /// An engine's maturity, from its metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -98,6 +116,8 @@ pub struct Workspace {
     pub engines: Vec<Engine>,
     /// Every workspace member: manifest path -> package name.
     pub members: BTreeMap<PathBuf, String>,
+    /// The names of every integration-test target of every member (`test = false` ones too).
+    pub test_targets: std::collections::BTreeSet<String>,
 }
 
 impl Workspace {
@@ -121,11 +141,21 @@ impl Workspace {
         );
         let mut engines = Vec::new();
         let mut members = BTreeMap::new();
+        let mut test_targets = std::collections::BTreeSet::new();
         for pkg in meta["packages"].as_array().context("packages")? {
             if let (Some(manifest), Some(name)) =
                 (pkg["manifest_path"].as_str(), pkg["name"].as_str())
             {
                 members.insert(PathBuf::from(manifest), name.to_owned());
+            }
+            for t in pkg["targets"].as_array().into_iter().flatten() {
+                if t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "test"))
+                    && let Some(name) = t["name"].as_str()
+                {
+                    test_targets.insert(name.to_owned());
+                }
             }
             let wb = &pkg["metadata"]["workbench"];
             if wb.is_null() {
@@ -173,7 +203,13 @@ impl Workspace {
             let suites_for = |suffix: &str| -> Vec<(String, String)> {
                 SUITES
                     .iter()
-                    .map(|s| (s.to_string(), format!("{s}{suffix}")))
+                    .map(|s| {
+                        let base = DERIVED_SUITES
+                            .iter()
+                            .find(|(d, _, _)| d == s)
+                            .map_or(*s, |(_, of, _)| *of);
+                        (s.to_string(), format!("{base}{suffix}"))
+                    })
                     .filter(|(_, t)| tests.contains(t))
                     .collect()
             };
@@ -207,6 +243,7 @@ impl Workspace {
             target_dir,
             engines,
             members,
+            test_targets,
         })
     }
 

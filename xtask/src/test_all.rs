@@ -10,6 +10,10 @@ use serde::Serialize;
 use crate::cargo::TestBinary;
 use crate::registry::{Engine, SUITES, Workspace};
 
+/// Kill/reopen cycles per engine in a full test-all (`--quick`: the harness's 20; nightly and
+/// `cargo xtask crash`: 200).
+pub const TEST_ALL_CRASH_CYCLES: usize = 50;
+
 /// One case's outcome, parsed from libtest's output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CaseOutcome {
@@ -270,6 +274,13 @@ fn run_suite(
                 .unchecked();
             if quick {
                 cmd = cmd.env("WORKBENCH_QUICK", "1");
+            } else if suite == "crash" && std::env::var_os("CRASH_CYCLES").is_none() {
+                // The short form: the 200-cycle long form runs nightly and with `cargo xtask
+                // crash` (see .github/workflows/nightly.yml).
+                cmd = cmd.env("CRASH_CYCLES", TEST_ALL_CRASH_CYCLES.to_string());
+            }
+            for (k, v) in crate::registry::suite_env(suite) {
+                cmd = cmd.env(k, v);
             }
             match cmd.run() {
                 Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -497,16 +508,20 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
             for c in crates {
                 args.extend(["-p".into(), c.into()]);
             }
+            let mut targets: Vec<&str> = selected.iter().map(|(_, _, t)| *t).collect();
+            targets.sort();
+            targets.dedup();
+            for t in targets {
+                args.extend(["--test".into(), t.into()]);
+            }
         } else {
-            args.extend(["--workspace", "--lib", "--bins", "--tests"].map(String::from));
-        }
-        // Named explicitly: suites of crates that set `test = false` (the template, incubating
-        // engines) are not among `--tests`.
-        let mut targets: Vec<&str> = selected.iter().map(|(_, _, t)| *t).collect();
-        targets.sort();
-        targets.dedup();
-        for t in targets {
-            args.extend(["--test".into(), t.into()]);
+            // Every test target by name, not `--tests`: cargo drops an explicitly named
+            // `test = false` target (the template's, an incubating engine's checklist) when
+            // `--tests` is also given.
+            args.extend(["--workspace", "--lib", "--bins"].map(String::from));
+            for t in &ws.test_targets {
+                args.extend(["--test".into(), t.clone()]);
+            }
         }
         let mut built = None;
         steps.push(timed_step("build", || {

@@ -728,6 +728,7 @@ mod tests {
             target_dir: PathBuf::from("/nonexistent/target"),
             engines: Vec::new(),
             members: BTreeMap::new(),
+            test_targets: Default::default(),
         };
         let e = run(&ws, &opts).unwrap_err().to_string();
         assert!(e.contains("key_size 8"), "{e}");
