@@ -16,7 +16,11 @@ pub const SUITES: [&str; 5] = ["conformance", "crash", "powerloss", "faults", "b
 
 /// A suite that runs another suite's target with more environment: (suite, the target's
 /// suite, environment).
-pub type DerivedSuite = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+pub type DerivedSuite = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// `powerloss` is the `crash` binary under `CRASH_MODE=power-loss`, so every engine with a
 /// crash suite gets it.
