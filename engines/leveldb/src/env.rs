@@ -79,6 +79,21 @@ pub(crate) struct Health {
     failure: Mutex<Option<Failure>>,
     /// Bytes handed to the log, table and MANIFEST files (and CURRENT) since open.
     bytes_written: AtomicU64,
+    pins: Mutex<Pins>,
+}
+
+/// Tables that must outlive the compaction that made them obsolete.
+///
+/// A rusty-leveldb iterator opens the tables of levels 1 and up lazily, by file number, and
+/// rusty-leveldb deletes a table as soon as the *current* version no longer lists it: an
+/// iterator that outlives a compaction then finds its tables gone and silently skips them
+/// (`tests/upstream.rs`). So while any iterator handed out by the engine lives, deleting a
+/// table only records it; the last iterator to go deletes them. A crash leaves them behind,
+/// and the next open deletes them as obsolete files.
+#[derive(Debug, Default)]
+struct Pins {
+    iterators: usize,
+    deferred: Vec<PathBuf>,
 }
 
 impl Health {
@@ -123,6 +138,43 @@ impl Health {
                 f.message
             ))),
         }
+    }
+
+    /// An iterator is handed out: tables stay until it is released.
+    pub(crate) fn pin(&self) {
+        self.pins.lock().unwrap_or_else(|e| e.into_inner()).iterators += 1;
+    }
+
+    /// An iterator is released; the last one deletes the tables deleted meanwhile.
+    pub(crate) fn unpin(&self) {
+        let deferred = {
+            let mut pins = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+            pins.iterators = pins.iterators.saturating_sub(1);
+            if pins.iterators > 0 {
+                return;
+            }
+            std::mem::take(&mut pins.deferred)
+        };
+        if self.failure().is_none() {
+            for table in deferred {
+                // Like rusty-leveldb's own deletes: a failure leaves a file the next open
+                // deletes.
+                let _ = fs::remove_file(table);
+            }
+        }
+    }
+
+    /// Whether the deletion of `p` must wait for the iterators; if so, it is recorded.
+    fn defer_delete(&self, p: &Path) -> bool {
+        if p.extension().is_none_or(|x| x != "ldb") {
+            return false;
+        }
+        let mut pins = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+        if pins.iterators == 0 {
+            return false;
+        }
+        pins.deferred.push(p.to_path_buf());
+        true
     }
 
     /// Bytes written to the database's files since open.
@@ -269,6 +321,9 @@ impl Env for DurableEnv {
         self.health
             .refuse_if_failed("delete", p)
             .map_err(|e| status("delete", p, &e))?;
+        if self.health.defer_delete(p) {
+            return Ok(());
+        }
         self.disk.delete(p)
     }
 

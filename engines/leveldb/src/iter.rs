@@ -171,11 +171,11 @@ impl<'a> LeveldbIterator<'a> {
         what: &str,
         f: impl FnOnce(&mut DBIterator, &[u8], &[u8]) -> Option<(Vec<u8>, Vec<u8>)>,
     ) -> Result<bool> {
-        let hit = {
+        let hit = self.engine.shielded(what, || {
             let mut st = self.engine.lock(what)?;
             let hit = f(st.iter_mut(self.id), &self.lower, &self.upper);
-            self.engine.checked(what, hit)?
-        };
+            self.engine.checked(what, hit)
+        })?;
         self.current = hit
             .map(|(k, v)| (decode(&k), v))
             .filter(|(k, _)| self.prefix.as_ref().is_none_or(|p| k.starts_with(p)));

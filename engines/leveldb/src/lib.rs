@@ -133,6 +133,15 @@ fn injected(e: std::io::Error, path: &Path) -> Error {
     }
 }
 
+/// The text of a caught panic.
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
+}
+
 /// Checks the directory before rusty-leveldb touches it (it creates the directory, a LOCK and
 /// a LOG even when it then refuses to create a database), and creates it durably.
 fn prepare_dir(path: &Path, create_if_missing: bool) -> Result<()> {
@@ -200,9 +209,29 @@ impl LeveldbEngine {
         }
     }
 
+    /// Runs `f`, turning a panic inside rusty-leveldb into an error. rusty-leveldb panics on
+    /// some damaged files (an `assert_eq!` on a table footer's magic number) and on broken
+    /// invariants; the panic unwinds through the engine's lock and poisons it, so every
+    /// later call fails until the engine is reopened.
+    pub(crate) fn shielded<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+            let message = panic_message(&panic);
+            self.health.poison("panic", &self.path, &message);
+            Err(Error::corruption(
+                format!(
+                    "{what}: rusty-leveldb panicked ({message}), probably on a damaged file; \
+                     the engine refuses every operation until it is reopened"
+                ),
+                Some(self.path.clone()),
+                None,
+            ))
+        })
+    }
+
     pub(crate) fn release_iter(&self, id: u64) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.release_iter(id);
+        self.health.unpin();
     }
 
     fn release_snapshot(&self, id: u64) {
@@ -316,45 +345,8 @@ impl LeveldbEngine {
         Ok(())
     }
 
-    fn open_db(config: &EngineConfig, health: &Arc<Health>) -> Result<DB> {
-        let path = &config.path;
-        let options = Options {
-            env: Rc::new(Box::new(DurableEnv::new(health.clone()))),
-            log: Some(Rc::new(RefCell::new(Logger(Box::new(InfoLog::open(
-                path,
-                health.clone(),
-            )))))),
-            create_if_missing: config.create_if_missing,
-            // A reused log or MANIFEST is appended to after whatever torn record a crash left
-            // at its end, and recovery stops reading at that record: everything written after
-            // the reopen would be lost at the next one. Fresh files each open avoid it.
-            reuse_logs: false,
-            reuse_manifest: false,
-            ..Options::default()
-        };
-        let db = DB::open(path, options).map_err(|s| map_status(s, "open", path))?;
-        // A read error rusty-leveldb met while replaying the log ended the replay early.
-        if let Some(f) = health.failure() {
-            return Err(f.to_error("open"));
-        }
-        Ok(db)
-    }
-}
-
-impl KvEngine for LeveldbEngine {
-    const CAPABILITIES: Capabilities = Capabilities {
-        persistence: true,
-        checkpoint: true,
-        bulk_ingest: true,
-        manual_compaction: true,
-        statistics: true,
-        prefix_seek: true,
-    };
-
-    type Snapshot<'a> = LeveldbSnapshot<'a>;
-    type WriteBatch = OpBatch;
-
-    fn open(config: &EngineConfig) -> Result<Self> {
+    /// [`KvEngine::open`] without the panic guard.
+    fn open_checked(config: &EngineConfig) -> Result<Self> {
         if let Some(profile) = &config.profile {
             return Err(Error::invalid(format!(
                 "engine leveldb has no options profiles, got profile {profile:?}"
@@ -420,51 +412,113 @@ impl KvEngine for LeveldbEngine {
         })
     }
 
+    fn open_db(config: &EngineConfig, health: &Arc<Health>) -> Result<DB> {
+        let path = &config.path;
+        let options = Options {
+            env: Rc::new(Box::new(DurableEnv::new(health.clone()))),
+            log: Some(Rc::new(RefCell::new(Logger(Box::new(InfoLog::open(
+                path,
+                health.clone(),
+            )))))),
+            create_if_missing: config.create_if_missing,
+            // A reused log or MANIFEST is appended to after whatever torn record a crash left
+            // at its end, and recovery stops reading at that record: everything written after
+            // the reopen would be lost at the next one. Fresh files each open avoid it.
+            reuse_logs: false,
+            reuse_manifest: false,
+            ..Options::default()
+        };
+        let db = DB::open(path, options).map_err(|s| map_status(s, "open", path))?;
+        // A read error rusty-leveldb met while replaying the log ended the replay early.
+        if let Some(f) = health.failure() {
+            return Err(f.to_error("open"));
+        }
+        Ok(db)
+    }
+}
+
+impl KvEngine for LeveldbEngine {
+    const CAPABILITIES: Capabilities = Capabilities {
+        persistence: true,
+        checkpoint: true,
+        bulk_ingest: true,
+        manual_compaction: true,
+        statistics: true,
+        prefix_seek: true,
+    };
+
+    type Snapshot<'a> = LeveldbSnapshot<'a>;
+    type WriteBatch = OpBatch;
+
+    fn open(config: &EngineConfig) -> Result<Self> {
+        // Recovery reads every file: a damaged one can make rusty-leveldb panic.
+        std::panic::catch_unwind(|| Self::open_checked(config)).unwrap_or_else(|panic| {
+            Err(Error::corruption(
+                format!(
+                    "open: rusty-leveldb panicked ({}), probably on a damaged file",
+                    panic_message(&panic)
+                ),
+                Some(config.path.clone()),
+                None,
+            ))
+        })
+    }
+
     fn cf_names(&self) -> Vec<String> {
         self.cfs.to_vec()
     }
+
 
     fn write_batch(&self) -> OpBatch {
         OpBatch::new(self.cfs.clone())
     }
 
     fn write(&self, opts: &WriteOptions, batch: &OpBatch) -> Result<()> {
-        opts.check()?;
-        fail_point("leveldb::write").map_err(|e| injected(e, &self.path))?;
-        batch.check_cfs(&self.cfs)?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut st = self.lock("write")?;
-        let encoded = self.encode_batch(&mut st, batch.ops())?;
-        // `disable_wal` has no LevelDB counterpart: such a write goes through the log like
-        // any unsynced one, which keeps more than the option promises.
-        self.apply(&mut st, encoded, opts.sync)?;
-        self.user_bytes
-            .fetch_add(batch.data_size() as u64, Ordering::Relaxed);
-        Ok(())
+        self.shielded("write", || {
+            opts.check()?;
+            fail_point("leveldb::write").map_err(|e| injected(e, &self.path))?;
+            batch.check_cfs(&self.cfs)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut st = self.lock("write")?;
+            let encoded = self.encode_batch(&mut st, batch.ops())?;
+            // `disable_wal` has no LevelDB counterpart: such a write goes through the log like
+            // any unsynced one, which keeps more than the option promises.
+            self.apply(&mut st, encoded, opts.sync)?;
+            self.user_bytes
+                .fetch_add(batch.data_size() as u64, Ordering::Relaxed);
+            Ok(())
+        })
     }
 
     fn snapshot(&self) -> Result<LeveldbSnapshot<'_>> {
-        let mut st = self.lock("snapshot")?;
-        let snapshot = st.take_snapshot().map_err(|s| self.failed("snapshot", s))?;
-        let id = st.add_snapshot(snapshot);
-        Ok(LeveldbSnapshot { engine: self, id })
+        self.shielded("snapshot", || {
+            let mut st = self.lock("snapshot")?;
+            let snapshot = st.take_snapshot().map_err(|s| self.failed("snapshot", s))?;
+            let id = st.add_snapshot(snapshot);
+            Ok(LeveldbSnapshot { engine: self, id })
+        })
     }
 
     fn sync(&self) -> Result<()> {
-        let mut st = self.lock("sync")?;
-        st.db.flush().map_err(|s| self.failed("sync", s))
+        self.shielded("sync", || {
+            let mut st = self.lock("sync")?;
+            st.db.flush().map_err(|s| self.failed("sync", s))
+        })
     }
 
     fn flush(&self) -> Result<()> {
-        let mut st = self.lock("flush")?;
-        // rusty-leveldb flushes the memtable at the start of every manual compaction; a
-        // compaction of the key `[0x00]`, which no table holds, does only that.
-        st.db
-            .compact_range(&[META_TAG], &[META_TAG])
-            .map_err(|s| self.failed("flush", s))?;
-        self.checked("flush", ())
+        self.shielded("flush", || {
+            let mut st = self.lock("flush")?;
+            st.forget_reader();
+            // rusty-leveldb flushes the memtable at the start of every manual compaction; a
+            // compaction of the key `[0x00]`, which no table holds, does only that.
+            st.db
+                .compact_range(&[META_TAG], &[META_TAG])
+                .map_err(|s| self.failed("flush", s))?;
+            self.checked("flush", ())
+        })
     }
 
     fn as_checkpoint(&self) -> Option<&dyn Checkpoint> {
@@ -488,22 +542,27 @@ impl Readable for LeveldbEngine {
     type Iterator<'a> = LeveldbIterator<'a>;
 
     fn get_opt(&self, _opts: &ReadOptions, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let tag = self.tag(cf)?;
-        let mut st = self.lock("get")?;
-        let value = st
-            .get(&encode(tag, key))
-            .map_err(|s| self.failed("get", s))?;
-        self.checked("get", value)
+        self.shielded("get", || {
+            let tag = self.tag(cf)?;
+            let mut st = self.lock("get")?;
+            let value = st
+                .get(&encode(tag, key))
+                .map_err(|s| self.failed("get", s))?;
+            self.checked("get", value)
+        })
     }
 
     fn iterator_opt(&self, cf: &str, opts: IterOptions) -> Result<LeveldbIterator<'_>> {
-        let tag = self.tag(cf)?;
-        check_iter_opts(&opts, self.prefix_len)?;
-        let mut st = self.lock("iterator")?;
-        let snapshot = st.take_snapshot().map_err(|s| self.failed("iterator", s))?;
-        let id = st.add_iter(&snapshot).map_err(|s| self.failed("iterator", s))?;
-        drop(st);
-        Ok(LeveldbIterator::new(self, id, tag, &opts, self.prefix_len))
+        self.shielded("iterator", || {
+            let tag = self.tag(cf)?;
+            check_iter_opts(&opts, self.prefix_len)?;
+            let mut st = self.lock("iterator")?;
+            let snapshot = st.take_snapshot().map_err(|s| self.failed("iterator", s))?;
+            let id = st.add_iter(&snapshot).map_err(|s| self.failed("iterator", s))?;
+            self.health.pin();
+            drop(st);
+            Ok(LeveldbIterator::new(self, id, tag, &opts, self.prefix_len))
+        })
     }
 }
 
@@ -524,30 +583,35 @@ impl Readable for LeveldbSnapshot<'_> {
         Self: 'a;
 
     fn get_opt(&self, _opts: &ReadOptions, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let tag = self.engine.tag(cf)?;
-        let mut st = self.engine.lock("snapshot get")?;
-        let value = st
-            .get_at(self.id, &encode(tag, key))
-            .map_err(|s| self.engine.failed("snapshot get", s))?;
-        self.engine.checked("snapshot get", value)
+        self.engine.shielded("snapshot get", || {
+            let tag = self.engine.tag(cf)?;
+            let mut st = self.engine.lock("snapshot get")?;
+            let value = st
+                .get_at(self.id, &encode(tag, key))
+                .map_err(|s| self.engine.failed("snapshot get", s))?;
+            self.engine.checked("snapshot get", value)
+        })
     }
 
     fn iterator_opt(&self, cf: &str, opts: IterOptions) -> Result<LeveldbIterator<'_>> {
-        let tag = self.engine.tag(cf)?;
-        check_iter_opts(&opts, self.engine.prefix_len)?;
-        let mut st = self.engine.lock("snapshot iterator")?;
-        let snapshot = st.snapshot(self.id);
-        let id = st
-            .add_iter(&snapshot)
-            .map_err(|s| self.engine.failed("snapshot iterator", s))?;
-        drop(st);
-        Ok(LeveldbIterator::new(
-            self.engine,
-            id,
-            tag,
-            &opts,
-            self.engine.prefix_len,
-        ))
+        self.engine.shielded("snapshot iterator", || {
+            let tag = self.engine.tag(cf)?;
+            check_iter_opts(&opts, self.engine.prefix_len)?;
+            let mut st = self.engine.lock("snapshot iterator")?;
+            let snapshot = st.snapshot(self.id);
+            let id = st
+                .add_iter(&snapshot)
+                .map_err(|s| self.engine.failed("snapshot iterator", s))?;
+            self.engine.health.pin();
+            drop(st);
+            Ok(LeveldbIterator::new(
+                self.engine,
+                id,
+                tag,
+                &opts,
+                self.engine.prefix_len,
+            ))
+        })
     }
 }
 
@@ -559,85 +623,92 @@ impl Drop for LeveldbSnapshot<'_> {
 
 impl ManualCompaction for LeveldbEngine {
     fn compact_range(&self, cf: &str, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
-        let tag = self.tag(cf)?;
-        let from = match start {
-            Some(start) => encode(tag, start),
-            None => vec![tag],
-        };
-        // rusty-leveldb's range includes its end: compacting one key more is harmless.
-        let to = match end {
-            Some(end) => encode(tag, end),
-            None => vec![tag + 1],
-        };
-        let mut st = self.lock("compact_range")?;
-        st.db
-            .compact_range(&from, &to)
-            .map_err(|s| self.failed("compact_range", s))?;
-        self.checked("compact_range", ())
+        self.shielded("compact_range", || {
+            let tag = self.tag(cf)?;
+            let from = match start {
+                Some(start) => encode(tag, start),
+                None => vec![tag],
+            };
+            // rusty-leveldb's range includes its end: compacting one key more is harmless.
+            let to = match end {
+                Some(end) => encode(tag, end),
+                None => vec![tag + 1],
+            };
+            let mut st = self.lock("compact_range")?;
+            st.forget_reader();
+            st.db
+                .compact_range(&from, &to)
+                .map_err(|s| self.failed("compact_range", s))?;
+            self.checked("compact_range", ())
+        })
     }
 }
 
 impl BulkIngest for LeveldbEngine {
     fn ingest(&self, cf: &str, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
-        let tag = self.tag(cf)?;
-        if let Some(w) = entries.windows(2).find(|w| w[0].0 >= w[1].0) {
-            return Err(Error::invalid(format!(
-                "ingest into {cf:?}: keys not strictly ascending at {}",
-                display_key(&w[1].0)
-            )));
-        }
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let mut batch = rusty_leveldb::WriteBatch::default();
-        let mut bytes = 0u64;
-        for (k, v) in entries {
-            batch.put(&encode(tag, k), v);
-            bytes += (k.len() + v.len()) as u64;
-        }
-        let mut st = self.lock("ingest")?;
-        self.apply(&mut st, batch, true)?;
-        self.user_bytes.fetch_add(bytes, Ordering::Relaxed);
-        Ok(())
+        self.shielded("ingest", || {
+            let tag = self.tag(cf)?;
+            if let Some(w) = entries.windows(2).find(|w| w[0].0 >= w[1].0) {
+                return Err(Error::invalid(format!(
+                    "ingest into {cf:?}: keys not strictly ascending at {}",
+                    display_key(&w[1].0)
+                )));
+            }
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let mut batch = rusty_leveldb::WriteBatch::default();
+            let mut bytes = 0u64;
+            for (k, v) in entries {
+                batch.put(&encode(tag, k), v);
+                bytes += (k.len() + v.len()) as u64;
+            }
+            let mut st = self.lock("ingest")?;
+            self.apply(&mut st, batch, true)?;
+            self.user_bytes.fetch_add(bytes, Ordering::Relaxed);
+            Ok(())
+        })
     }
 }
 
 impl Checkpoint for LeveldbEngine {
     fn checkpoint(&self, dir: &Path) -> Result<()> {
-        if dir.exists() {
-            return Err(Error::invalid(format!(
-                "checkpoint directory {} already exists",
-                dir.display()
-            )));
-        }
-        // Under the lock nothing changes the files; with the log flushed, the files are a
-        // consistent database: tables are immutable, the MANIFEST and the log are complete
-        // records up to here.
-        let mut st = self.lock("checkpoint")?;
-        st.db.flush().map_err(|s| self.failed("checkpoint", s))?;
-        fs::create_dir_all(dir).map_err(|e| Error::io(e, dir))?;
-        let entries = fs::read_dir(&self.path).map_err(|e| Error::io(e, &self.path))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(e, &self.path))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if NOT_CHECKPOINTED.contains(&name) || !entry.path().is_file() {
-                continue;
+        self.shielded("checkpoint", || {
+            if dir.exists() {
+                return Err(Error::invalid(format!(
+                    "checkpoint directory {} already exists",
+                    dir.display()
+                )));
             }
-            let (from, to) = (entry.path(), dir.join(name));
-            let linked = name.ends_with(".ldb") && fs::hard_link(&from, &to).is_ok();
-            if !linked {
-                fs::copy(&from, &to).map_err(|e| Error::io(e, &from))?;
+            // Under the lock nothing changes the files; with the log flushed, the files are a
+            // consistent database: tables are immutable, the MANIFEST and the log are complete
+            // records up to here.
+            let mut st = self.lock("checkpoint")?;
+            st.db.flush().map_err(|s| self.failed("checkpoint", s))?;
+            fs::create_dir_all(dir).map_err(|e| Error::io(e, dir))?;
+            let entries = fs::read_dir(&self.path).map_err(|e| Error::io(e, &self.path))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io(e, &self.path))?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if NOT_CHECKPOINTED.contains(&name) || !entry.path().is_file() {
+                    continue;
+                }
+                let (from, to) = (entry.path(), dir.join(name));
+                let linked = name.ends_with(".ldb") && fs::hard_link(&from, &to).is_ok();
+                if !linked {
+                    fs::copy(&from, &to).map_err(|e| Error::io(e, &from))?;
+                }
+                fs::File::open(&to)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::io(e, &to))?;
             }
-            fs::File::open(&to)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| Error::io(e, &to))?;
-        }
-        sync_dir(dir).map_err(|e| Error::io(e, dir))?;
-        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent).map_err(|e| Error::io(e, parent))?;
-        }
-        Ok(())
+            sync_dir(dir).map_err(|e| Error::io(e, dir))?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent).map_err(|e| Error::io(e, parent))?;
+            }
+            Ok(())
+        })
     }
 }
 

@@ -179,6 +179,12 @@ impl State {
         self.iters.remove(&id);
     }
 
+    /// Drops the point-read iterator before a flush or compaction: it would keep reading the
+    /// tables of the version it was made at.
+    pub(crate) fn forget_reader(&mut self) {
+        self.reader = None;
+    }
+
     /// The stored keys in `[lo, hi)` at the current state (for `delete_range`).
     pub(crate) fn keys_in(&mut self, lo: &[u8], hi: &[u8]) -> rusty_leveldb::Result<Vec<Vec<u8>>> {
         let snapshot = self.take_snapshot()?;

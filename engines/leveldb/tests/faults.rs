@@ -127,3 +127,30 @@ fn every_catalogued_io_error_site_fails_with_io_and_loses_nothing_acknowledged()
         eprintln!("{line}");
     }
 }
+
+/// rusty-leveldb panics on a table whose footer is damaged (`tests/upstream.rs`): the engine
+/// answers `Corruption` instead (here at open, which reads the tables for the CF catalog).
+#[test]
+fn a_damaged_table_is_corruption_not_a_panic() {
+    // Holding a scenario keeps the other tests' failpoints away from this one.
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig::new(dir.path().join("db"));
+    let e = LeveldbEngine::open(&config).unwrap();
+    e.put(CF_DEFAULT, b"k", b"v").unwrap();
+    e.flush().unwrap();
+    drop(e);
+    for entry in std::fs::read_dir(dir.path().join("db")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|x| x == "ldb") {
+            let mut bytes = std::fs::read(&p).unwrap();
+            let n = bytes.len();
+            bytes[n - 8..].fill(0x5A);
+            std::fs::write(&p, bytes).unwrap();
+        }
+    }
+    let err = LeveldbEngine::open(&config).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corruption, "{err}");
+    assert!(err.to_string().contains("panicked"), "{err}");
+    scenario.teardown();
+}
