@@ -177,8 +177,22 @@ mod tests {
     #[test]
     fn encoding_keeps_order_round_trips_and_never_ends_in_zero() {
         let keys: Vec<&[u8]> = vec![
-            b"", b"\x00", b"\x00\x00", b"\x00\x01", b"\x00\xff", b"\x01", b"a", b"a\x00",
-            b"a\x00\x00", b"a\x00b", b"a\x01", b"ab", b"b", b"\xff", b"\xff\x00", b"\xff\xff",
+            b"",
+            b"\x00",
+            b"\x00\x00",
+            b"\x00\x01",
+            b"\x00\xff",
+            b"\x01",
+            b"a",
+            b"a\x00",
+            b"a\x00\x00",
+            b"a\x00b",
+            b"a\x01",
+            b"ab",
+            b"b",
+            b"\xff",
+            b"\xff\x00",
+            b"\xff\xff",
         ];
         for w in keys.windows(2) {
             assert!(w[0] < w[1], "the list is sorted");

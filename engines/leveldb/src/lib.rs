@@ -468,7 +468,6 @@ impl KvEngine for LeveldbEngine {
         self.cfs.to_vec()
     }
 
-
     fn write_batch(&self) -> OpBatch {
         OpBatch::new(self.cfs.clone())
     }
@@ -558,7 +557,9 @@ impl Readable for LeveldbEngine {
             check_iter_opts(&opts, self.prefix_len)?;
             let mut st = self.lock("iterator")?;
             let snapshot = st.take_snapshot().map_err(|s| self.failed("iterator", s))?;
-            let id = st.add_iter(&snapshot).map_err(|s| self.failed("iterator", s))?;
+            let id = st
+                .add_iter(&snapshot)
+                .map_err(|s| self.failed("iterator", s))?;
             self.health.pin();
             drop(st);
             Ok(LeveldbIterator::new(self, id, tag, &opts, self.prefix_len))

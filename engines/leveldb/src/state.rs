@@ -12,8 +12,11 @@ use crate::keys::PAD_KEY;
 /// returns a type of a private module), so it is held by the closure that uses it; dropping
 /// the last `Rc` releases it.
 pub(crate) struct Snapshot {
-    iter_at: Box<dyn Fn(&mut DB) -> rusty_leveldb::Result<DBIterator>>,
+    iter_at: Box<IterAt>,
 }
+
+/// Makes an iterator at one snapshot.
+type IterAt = dyn Fn(&mut DB) -> rusty_leveldb::Result<DBIterator>;
 
 /// Takes a rusty-leveldb snapshot; returns it with its sequence number.
 fn take(db: &mut DB) -> (Rc<Snapshot>, u64) {

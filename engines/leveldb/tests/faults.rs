@@ -100,7 +100,10 @@ fn a_failed_current_rename_during_flush_poisons_and_the_reopen_keeps_everything(
     let err = e.flush().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     fail::remove("leveldb::rename");
-    assert_eq!(e.get(CF_DEFAULT, b"k000").unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(
+        e.get(CF_DEFAULT, b"k000").unwrap_err().kind(),
+        ErrorKind::Io
+    );
     drop(e);
     let e = LeveldbEngine::open(&config).unwrap();
     for i in 0..100u32 {

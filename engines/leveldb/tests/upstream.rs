@@ -244,8 +244,11 @@ fn a_failed_compaction_deletes_its_input_files() {
     let mut db = DB::open("failed-compaction", opt).unwrap();
     for round in 0..2 {
         for i in 0..100u32 {
-            db.put(format!("k{i:03}").as_bytes(), format!("v{round}").as_bytes())
-                .unwrap();
+            db.put(
+                format!("k{i:03}").as_bytes(),
+                format!("v{round}").as_bytes(),
+            )
+            .unwrap();
         }
         // The memtable becomes a table: two overlapping tables after the second round.
         db.compact_range(b"k000", b"k000").unwrap();
