@@ -10,10 +10,12 @@
 //!
 //! # What it is not for
 //! Data anyone cares about: rusty-leveldb's author does not endorse it for that, and the
-//! suites found why (docs/src/engines/leveldb.md, `tests/upstream.rs`). The wrapper works
-//! around every bug it knows of, but rusty-leveldb still reads a damaged table as missing keys.
-//! Nor is it for concurrency: one mutex serialises every call, reads included, and a write
-//! that fills the memtable runs the flush and the compactions it triggers while holding it.
+//! suites found why: twelve bugs, reduced in `tests/upstream.rs` and listed on
+//! docs/src/engines/leveldb.md. The wrapper works around every one that costs correctness,
+//! but rusty-leveldb still reads a table whose bytes are damaged as missing keys, and after a
+//! handle's first snapshot its compaction reclaims no space until the next open. Nor is it for
+//! concurrency: one mutex serialises every call, reads included, and a write that fills the
+//! memtable runs the flush and the compactions it triggers while holding it.
 //!
 //! # Design
 //! - **Column families** are a tag byte before every key in LevelDB's one keyspace (`keys.rs`):
@@ -27,34 +29,45 @@
 //!   snapshot; both live in the engine's state (`state.rs`) and the trait objects hold an id,
 //!   so they may live as long as their borrow of the engine, across any number of writes.
 //!   Every call on them takes the engine's lock; an iterator copies the entry it lands on.
+//! - **Reads** never use rusty-leveldb's `DB::get` nor its backward iteration, both wrong in
+//!   4.0.2: a point read is a forward seek on an iterator at the current state (reused until
+//!   the next write), and `prev`, `seek_for_prev` and `seek_to_last` find the predecessor
+//!   with forward seeks (`iter.rs`).
 //! - **Threads**: rusty-leveldb's `DB` takes `&mut self` and shares `Rc`s with its snapshots
 //!   and iterators; `DB` alone is marked `Send` upstream. The engine keeps all of them in one
 //!   `State` behind one `Mutex` (the safety argument is at `State`), rather than on a thread
 //!   of their own: a call costs one uncontended lock instead of two channel hand-offs, and
 //!   the cost is the same serialisation either way.
 //! - **Durability**: rusty-leveldb never fsyncs (its `Env` has no sync; a synced write ends
-//!   in `Write::flush`, a no-op for files). The engine's [`env`] makes that flush an
+//!   in `Write::flush`, a no-op for files). The engine's `env.rs` makes that flush an
 //!   `fdatasync` plus, the first time, a directory fsync, and makes the rename of CURRENT
 //!   durable; so `WriteOptions::sync` is LevelDB's `sync` and now means what it says, and
 //!   tables and MANIFEST records are durable before anything refers to them. Logs and the
 //!   MANIFEST are never reused across opens: rusty-leveldb appends to a reused file after a
-//!   torn record, where its recovery stops reading (`tests/upstream.rs`).
+//!   torn record, where its recovery stops reading.
 //! - **Failures**: rusty-leveldb swallows many errors and goes on (a compaction whose output
-//!   failed installs the deletion of its inputs). The env records the first I/O failure and
-//!   every compaction failure rusty-leveldb logs; from then on the handle writes nothing to
-//!   disk and the engine answers every call with an `Io` error until it is reopened.
+//!   failed installs the deletion of its inputs; a write whose log append failed stays in the
+//!   memtable). The env records the first I/O failure and every compaction failure
+//!   rusty-leveldb logs; from then on the handle writes nothing to disk and the engine answers
+//!   every call with an `Io` error until it is reopened. A panic inside rusty-leveldb (it
+//!   panics on a damaged table footer) becomes `Corruption`.
 //!
 //! # Emulated, and what it costs
 //! - `delete_range`: a scan of the range at the current state (plus the batch's own earlier
 //!   puts) and a tombstone per key, in the same `WriteBatch`: O(keys in range).
 //! - Save points: [`OpBatch`] keeps operations until `write`.
-//! - `seek_for_prev`, `seek_to_last`: a seek and one `prev`.
+//! - Point reads: one seek; after each write, one new iterator first (a source per level-0
+//!   table and per level). A snapshot's point read: a new iterator and a seek.
+//! - `prev`, `seek_for_prev`, `seek_to_last`: at most 9 seeks per byte of the key found.
+//! - Iterators keep the tables of their version: while one lives, obsolete tables stay on
+//!   disk (deleted when the last iterator goes, or at the next open).
 //! - Snapshot numbering: see `State::take_snapshot` (a reused snapshot, or a padding delete
 //!   on a young database).
 //! - Checkpoint: under the lock, the log flushed, tables hard-linked and the other files
 //!   copied: O(size of logs and MANIFEST), all writes wait meanwhile.
 //! - Bulk ingest: one synced batch of puts (LevelDB has no table ingestion).
 //! - Prefix seek: a filter on the bounded iterator.
+//! - Keys: one tag byte, two terminator bytes and one byte per `0x00` byte of the user key.
 #![deny(missing_docs)]
 
 mod env;
