@@ -10,7 +10,7 @@
 //!
 //! # What it is not for
 //! Data anyone cares about: rusty-leveldb's author does not endorse it for that, and the
-//! suites found why: twelve bugs, reduced in `tests/upstream.rs` and listed on
+//! suites found why: thirteen bugs, reduced in `tests/upstream.rs` and listed on
 //! docs/src/engines/leveldb.md. The wrapper works around every one that costs correctness,
 //! but rusty-leveldb still reads a table whose bytes are damaged as missing keys, and after a
 //! handle's first snapshot its compaction reclaims no space until the next open. Nor is it for
