@@ -493,6 +493,10 @@ impl TitanDb {
                 .blob_bytes_written
                 .fetch_add(big.iter().map(|r| r.len() as u64).sum(), Ordering::Relaxed);
             indexes = idx.into_iter();
+        } else if sync {
+            // This synced batch makes every earlier LSM entry durable with it (one WAL), so
+            // the blob records those point at must be durable first.
+            inner.blobs.sync_active_if_unsynced()?;
         }
         let mut batch = RawWriteBatch::new();
         let mut user = 0u64;
@@ -600,6 +604,19 @@ impl TitanDb {
     /// The blob directory.
     pub fn blob_dir(&self) -> &Path {
         self.inner.blobs.dir()
+    }
+
+    /// Makes the active blob file's records durable, for callers about to make LSM entries
+    /// durable some other way (a flush, a manual compaction): RocksDB writes an unsynced
+    /// write's index into an SST at a flush, and a power loss must not keep the index while
+    /// dropping its record.
+    pub fn sync_blobs(&self) -> Result<()> {
+        let _w = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        self.inner.blobs.sync_active_if_unsynced()
     }
 
     /// fsyncs the active blob file and the WAL: every write acknowledged so far is durable.

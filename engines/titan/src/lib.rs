@@ -269,6 +269,8 @@ impl KvEngine for TitanEngine {
     }
 
     fn flush(&self) -> Result<()> {
+        // The records of the indexes the flush makes durable must be durable first.
+        self.db.sync_blobs().map_err(|e| self.err(e))?;
         for name in self.cfs.iter() {
             let handle = self
                 .db
@@ -303,6 +305,8 @@ impl ManualCompaction for TitanEngine {
             .rocks()
             .cf_handle(cf)
             .ok_or_else(|| Error::unknown_cf(cf))?;
+        // Compaction flushes the memtable first: make the blob records it points at durable.
+        self.db.sync_blobs().map_err(|e| self.err(e))?;
         self.db.rocks().compact_range_cf(handle, start, end);
         self.db.gc(true).map(|_| ()).map_err(|e| self.err(e))
     }
