@@ -305,6 +305,15 @@ impl KvEngine for FjallEngine {
                     .map_err(|e| error::map(e, &format!("opening CF {cf:?}"), &path))
             })
             .collect::<Result<Vec<_>>>()?;
+        // fjall 3.1 creates each keyspace's directory under `keyspaces/` without fsyncing
+        // `keyspaces/` itself, so a power loss can take every keyspace (and every synced
+        // write in them) away: found by the powerloss suite, pinned in tests/upstream.rs.
+        // Keyspaces are only created here, so one fsync of each directory at open covers it.
+        for dir in [path.join("keyspaces"), path.clone()] {
+            std::fs::File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io(e, &dir))?;
+        }
         Ok(FjallEngine {
             path,
             cfs,

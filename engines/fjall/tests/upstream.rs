@@ -70,3 +70,43 @@ fn fjall_3_1_13_panics_on_a_key_of_the_documented_maximum_length() {
         "a reopen recovers the writes before the panic"
     );
 }
+
+/// Why the wrapper fsyncs `keyspaces/` and the database directory after opening its
+/// keyspaces (`FjallEngine::open`): fjall 3.1.13 creates a keyspace's directory (the meta
+/// keyspace's too) without an fsync of `keyspaces/`, so under a power loss with strict POSIX
+/// semantics (a new name is durable only after an fsync of its directory) the keyspaces go,
+/// with every write `persist(SyncAll)` reported durable. Found by the powerloss suite; shown
+/// here on the powerloss file system with fjall alone. When this starts failing, fjall makes
+/// the names durable itself and the wrapper's fsyncs can go.
+#[test]
+fn fjall_3_1_13_loses_new_keyspaces_with_their_synced_writes_at_a_power_loss() {
+    if let Err(why) = powerloss::available() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must have FUSE: {why}"
+        );
+        eprintln!("skipped: needs FUSE: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (backing, mnt) = (tmp.path().join("backing"), tmp.path().join("mnt"));
+    // The database directory exists, durable, before the mount (as the harness does).
+    std::fs::create_dir_all(backing.join("db")).unwrap();
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mount = powerloss::Mount::new(&backing, &mnt).unwrap();
+    let (db, ks) = open(&mnt.join("db"));
+    ks.insert("k", "v").unwrap();
+    db.persist(fjall::PersistMode::SyncAll).unwrap();
+    mount.cut(powerloss::CutMode::DropUnsynced).unwrap();
+    drop((ks, db));
+    mount.unmount().unwrap();
+    let keyspaces: Vec<_> = std::fs::read_dir(backing.join("db/keyspaces"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        keyspaces.is_empty(),
+        "keyspaces survived the power cut ({keyspaces:?}): fjall now makes their names durable"
+    );
+}

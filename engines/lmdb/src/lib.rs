@@ -342,6 +342,16 @@ impl LmdbEngine {
         env.clear_stale_readers()
             .map_err(|e| map_heed(e, "clearing stale LMDB readers", &data_file))?;
         let (dbs, layout) = Self::open_databases(&env, &cfs, &data_file)?;
+        if existing_len.is_none() {
+            // LMDB never fsyncs the directory it creates data.mdb in, so after a power loss
+            // the whole file (every synced commit in it) could vanish with its name: found
+            // by the powerloss suite, pinned in tests/upstream.rs. The wrapper makes the new
+            // names durable once, here (and the directory's own name, when it made it).
+            sync_dir(dir)?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
         Ok(LmdbEngine {
             env,
             cfs,
