@@ -50,10 +50,39 @@ where
     S: Into<OsString>,
 {
     let mut e = duct::cmd(program(), args).dir(ws_root);
+    for name in inherited_cargo_vars() {
+        e = e.env_remove(name);
+    }
     if let Some(path) = path_with_ccache() {
         e = e.env("PATH", path);
     }
     e
+}
+
+/// The variables cargo set for this process (`cargo xtask` is `cargo run`, a test binary is
+/// run by `cargo test`): a child cargo must not inherit them. Build scripts watch some of them
+/// (`ring`'s watches `CARGO_MANIFEST_DIR` and `CARGO_PKG_NAME`), and cargo compares a watched
+/// variable against its own environment, so a child cargo that inherits them and a plain
+/// `cargo` in a shell would rebuild such crates for each other, every time they alternate.
+fn inherited_cargo_vars() -> Vec<OsString> {
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            let n = name.to_string_lossy();
+            n == "OUT_DIR"
+                || (n.starts_with("CARGO_")
+                    && !matches!(
+                        n.as_ref(),
+                        "CARGO_HOME"
+                            | "CARGO_TARGET_DIR"
+                            | "CARGO_TERM_COLOR"
+                            | "CARGO_INCREMENTAL"
+                    )
+                    && !n.starts_with("CARGO_BUILD_")
+                    && !n.starts_with("CARGO_PROFILE_")
+                    && !n.starts_with("CARGO_REGISTRIES_"))
+        })
+        .collect()
 }
 
 /// A command for a cargo (or xtask) run from inside a test, without the variables cargo set
@@ -61,13 +90,8 @@ where
 /// they change, so outer and inner builds would invalidate each other on every run.
 pub fn inner_command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
     let mut cmd = std::process::Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if (name.starts_with("CARGO_") && name != "CARGO_TARGET_DIR" && name != "CARGO_HOME")
-            || name == "OUT_DIR"
-        {
-            cmd.env_remove(name.as_ref());
-        }
+    for name in inherited_cargo_vars() {
+        cmd.env_remove(name);
     }
     if let Some(path) = path_with_ccache() {
         cmd.env("PATH", path);

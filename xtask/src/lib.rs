@@ -9,4 +9,5 @@ pub mod doctor;
 pub mod list;
 pub mod new_engine;
 pub mod registry;
+pub mod scorecard;
 pub mod test_all;

@@ -114,6 +114,20 @@ Figures are for comparing engines measured in the same run, not for absolute cla
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// The engine scorecard: docs/src/engines.md from the last test-all report and a bench run.
+    #[command(
+        after_help = "Example:\n  cargo xtask test-all && cargo xtask bench --quick && cargo xtask scorecard\n\n\
+Reads <target>/xtask/report.json and the latest <target>/bench/*/results.json (or the paths\n\
+given), writes docs/src/scorecard.json and docs/src/engines.md, and prints the page."
+    )]
+    Scorecard {
+        /// A test-all report.json (default: <target>/xtask/report.json).
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+        /// A bench results.json (default: the latest run under <target>/bench/).
+        #[arg(long)]
+        bench: Option<std::path::PathBuf>,
+    },
     /// Scaffold a new engine from engines/template.
     #[command(
         after_help = "Example:\n  cargo xtask new-engine my_engine --description \"B-tree on a single file\""
@@ -291,6 +305,12 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 "docs: {pages} pages in {}, every link resolves",
                 out.display()
             );
+            Ok(true)
+        }
+        Command::Scorecard { report, bench } => {
+            let ws = registry::Workspace::load()?;
+            let page = xtask::scorecard::run(&ws, report.as_deref(), bench.as_deref())?;
+            print!("{page}");
             Ok(true)
         }
         Command::Bench(opts) => {

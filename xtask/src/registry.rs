@@ -104,6 +104,12 @@ pub struct Engine {
     pub suites: Vec<(String, String)>,
     /// The crate's failpoint catalog.
     pub failpoints: Vec<Failpoint>,
+    /// One line on the design (`design` in the metadata), for the scorecard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub design: Option<String>,
+    /// What the wrapper emulates that the engine lacks, with its cost (`emulates`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emulates: Vec<String>,
     /// The crate's directory.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -217,6 +223,13 @@ impl Workspace {
                     .filter(|(_, t)| tests.contains(t))
                     .collect()
             };
+            let strings = |v: &Value| -> Vec<String> {
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            };
             engines.push(Engine {
                 name: base.clone(),
                 krate: krate.clone(),
@@ -225,6 +238,8 @@ impl Workspace {
                 profile: None,
                 suites: suites_for(""),
                 failpoints: failpoints.clone(),
+                design: wb["design"].as_str().map(str::to_owned),
+                emulates: strings(&wb["emulates"]),
                 dir: dir.clone(),
             });
             for v in wb["variants"].as_array().into_iter().flatten() {
@@ -237,6 +252,15 @@ impl Workspace {
                     profile: v["profile"].as_str().map(str::to_owned),
                     suites: suites_for(&format!("_{name}")),
                     failpoints: failpoints.clone(),
+                    design: v["design"]
+                        .as_str()
+                        .or(wb["design"].as_str())
+                        .map(str::to_owned),
+                    emulates: if v["emulates"].is_array() {
+                        strings(&v["emulates"])
+                    } else {
+                        strings(&wb["emulates"])
+                    },
                     dir: dir.clone(),
                 });
             }

@@ -65,6 +65,10 @@ pub struct Step {
 /// The whole run, as written to `report.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// When the run started (UTC, RFC 3339).
+    pub date: String,
+    /// Engine -> the capabilities its conformance binary declares (for the scorecard).
+    pub capabilities: std::collections::BTreeMap<String, Vec<String>>,
     /// Lint and unit-test steps.
     pub steps: Vec<Step>,
     /// The matrix.
@@ -216,23 +220,27 @@ fn run_unit_tests(binaries: &[TestBinary]) -> Step {
     timed_step("unit tests", || {
         let mut ok = true;
         for bin in binaries {
+            // libtest's lines are on stdout; a test's own eprintln! goes to stderr, kept apart
+            // so it cannot split a "test name ... ok" line.
             let out = bin
                 .cmd(["--color", "never"])
-                .stderr_to_stdout()
                 .stdout_capture()
+                .stderr_capture()
                 .unchecked()
                 .run();
-            let (text, success) = match out {
+            let (stdout, stderr, success) = match out {
                 Ok(o) => (
                     String::from_utf8_lossy(&o.stdout).into_owned(),
+                    String::from_utf8_lossy(&o.stderr).into_owned(),
                     o.status.success(),
                 ),
                 Err(e) => (
+                    String::new(),
                     format!("could not run {}: {e}", bin.executable.display()),
                     false,
                 ),
             };
-            let (cases, _) = parse_libtest(&text);
+            let (cases, _) = parse_libtest(&stdout);
             let count = |o: &str| cases.iter().filter(|c| c.outcome == o).count();
             eprintln!(
                 "    {}: {} passed, {} failed, {} ignored",
@@ -243,7 +251,7 @@ fn run_unit_tests(binaries: &[TestBinary]) -> Step {
             );
             if !success {
                 ok = false;
-                for l in text.lines() {
+                for l in stdout.lines().chain(stderr.lines()) {
                     eprintln!("    | {l}");
                 }
             }
@@ -413,6 +421,7 @@ pub struct Options {
 /// Runs everything; returns whether the run passed.
 pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     let total = Instant::now();
+    let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     for s in &opts.suites {
         anyhow::ensure!(
             SUITES.contains(&s.as_str()),
@@ -538,9 +547,14 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
         }));
         binaries = built.unwrap_or_default();
         if !opts.quick && steps.last().is_some_and(|s| s.ok) {
+            // An engine crate's suite targets run in the matrix; everything else here. Only
+            // engine crates: xtask's `bench` and powerloss's `powerloss` are ordinary tests.
+            let is_engine = |p: &str| ws.engines.iter().any(|e| e.krate == p);
             let unit: Vec<TestBinary> = binaries
                 .iter()
-                .filter(|b| !(b.kind == "test" && is_suite_target(&b.target)))
+                .filter(|b| {
+                    !(b.kind == "test" && is_engine(&b.package) && is_suite_target(&b.target))
+                })
                 .cloned()
                 .collect();
             steps.push(run_unit_tests(&unit));
@@ -565,7 +579,34 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
 
     let gated_failure = |c: &Cell| c.gates && (c.failed > 0 || !c.ran);
     let passed = lint_ok && !cells.iter().any(gated_failure);
+    // Each engine's declared capabilities, from its conformance binary (already built).
+    let mut capabilities = std::collections::BTreeMap::new();
+    for (engine, suite, target) in &selected {
+        if *suite != "conformance" {
+            continue;
+        }
+        let Some(bin) = binaries
+            .iter()
+            .find(|b| b.package == engine.krate && b.target == *target && b.kind == "test")
+        else {
+            continue;
+        };
+        if let Ok(out) = bin
+            .cmd(std::iter::empty::<&str>())
+            .env("WORKBENCH_DESCRIBE", "1")
+            .stderr_null()
+            .read()
+            && let Some(line) = out.lines().find_map(|l| l.strip_prefix("capabilities:"))
+        {
+            capabilities.insert(
+                engine.name.clone(),
+                line.split_whitespace().map(str::to_owned).collect(),
+            );
+        }
+    }
     let report = Report {
+        date,
+        capabilities,
         steps: steps.clone(),
         cells: cells.clone(),
         passed,

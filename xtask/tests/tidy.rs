@@ -513,3 +513,27 @@ fn rocksdb_is_built_once_whatever_the_command() {
         detail.join("\n")
     );
 }
+
+/// docs/src/engines.md is generated from docs/src/scorecard.json and the registry; it must be
+/// current, and every registered engine (but the template) must have a measured row.
+#[test]
+fn engines_md_is_current_and_every_engine_has_a_row() {
+    let ws = workspace();
+    let card = xtask::scorecard::load(&root()).unwrap_or_else(|e| panic!("{e:#}"));
+    for e in ws
+        .engines
+        .iter()
+        .filter(|e| e.status != xtask::registry::Status::Template)
+    {
+        assert!(
+            card.rows.iter().any(|r| r.engine == e.name),
+            "engine {} has no row in docs/src/scorecard.json: run `cargo xtask test-all && cargo xtask bench --quick && cargo xtask scorecard`",
+            e.name
+        );
+    }
+    let on_disk = std::fs::read_to_string(root().join(xtask::scorecard::ENGINES_MD)).unwrap();
+    assert!(
+        xtask::scorecard::render(&card, &ws) == on_disk,
+        "docs/src/engines.md is stale: run `cargo xtask scorecard` (it re-renders from docs/src/scorecard.json)"
+    );
+}

@@ -21,3 +21,22 @@ fn memory_and_leveldb_observe_the_same_sequences() {
         .unwrap_or_else(|f| panic!("{f}"));
     }
 }
+
+/// RocksDB is the other reference: a production LSM whose semantics TiKV relies on. Both
+/// persist, so the sequences include reopens.
+#[test]
+fn rocks_and_leveldb_observe_the_same_sequences_across_reopens() {
+    let plan = Plan {
+        seeds: vec![],
+        ops: 400,
+        reopen: true,
+        max_value: 8 << 10,
+    };
+    let config = EngineConfig::new("unused");
+    for seed in 100..104 {
+        differential::<engine_rocks::RocksEngine, engine_leveldb::LeveldbEngine>(
+            &config, &config, &plan, seed,
+        )
+        .unwrap_or_else(|f| panic!("{f}"));
+    }
+}
