@@ -48,7 +48,7 @@ Reports go to <target>/xtask/report.md, report.json and junit.xml. The run fails
 stable engine fails a case; incubating engines are shown but cannot fail it."
     )]
     TestAll {
-        /// Only this engine (repeatable).
+        /// Only this engine (repeatable): its suites, and its crate's unit and doc tests.
         #[arg(long = "engine", value_name = "NAME")]
         engines: Vec<String>,
         /// Only this suite (repeatable).

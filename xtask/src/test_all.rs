@@ -550,19 +550,29 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
             // An engine crate's suite targets run in the matrix; everything else here. Only
             // engine crates: xtask's `bench` and powerloss's `powerloss` are ordinary tests.
             let is_engine = |p: &str| ws.engines.iter().any(|e| e.krate == p);
+            // With --engine, the unit tests and doc tests of the selected engines' crates
+            // only: a contributor iterating on one engine does not pay for the workspace's
+            // (fmt and clippy still cover everything, from a warm build).
+            let crates: Vec<&str> = engines.iter().map(|e| e.krate.as_str()).collect();
+            let mine = |p: &str| opts.engines.is_empty() || crates.contains(&p);
             let unit: Vec<TestBinary> = binaries
                 .iter()
+                .filter(|b| mine(&b.package))
                 .filter(|b| {
                     !(b.kind == "test" && is_engine(&b.package) && is_suite_target(&b.target))
                 })
                 .cloned()
                 .collect();
             steps.push(run_unit_tests(&unit));
-            steps.push(run_step(
-                "doc tests",
-                &["test", "--workspace", "--doc"],
-                &ws.root,
-            ));
+            let mut doc: Vec<&str> = vec!["test", "--doc"];
+            if opts.engines.is_empty() {
+                doc.push("--workspace");
+            } else {
+                for c in &crates {
+                    doc.extend(["-p", c]);
+                }
+            }
+            steps.push(run_step("doc tests", &doc, &ws.root));
         }
     }
 
