@@ -187,7 +187,10 @@ impl<'a> SlatedbIterator<'a> {
         let scan = self
             .engine
             .block_on(async move { snapshot.scan_with_options((lo, hi), &options).await })
-            .map_err(|e| self.engine.map_err(e, &format!("scanning CF {:?}", self.cf)))?;
+            .map_err(|e| {
+                self.engine
+                    .map_err(e, &format!("scanning CF {:?}", self.cf))
+            })?;
         self.cursor = if back {
             Cursor::Backward(scan)
         } else {
@@ -250,13 +253,13 @@ impl EngineIterator for SlatedbIterator<'_> {
         };
         // The current key is inside the bounds and the target past it, so the target is
         // above the lower bound too.
-        if ahead && in_bounds && old_prefix == self.prefix {
-            if let Cursor::Forward(it) = &mut self.cursor {
-                let seeked = self.engine.block_on(it.seek(&target));
-                if seeked.is_ok() {
-                    return self.pull();
-                }
-            }
+        if ahead
+            && in_bounds
+            && old_prefix == self.prefix
+            && let Cursor::Forward(it) = &mut self.cursor
+            && self.engine.block_on(it.seek(&target)).is_ok()
+        {
+            return self.pull();
         }
         let lo = max_lower(lo, Bound::Included(target));
         self.open(lo, hi, false)

@@ -22,8 +22,8 @@
 //! - **Column families** are key tags (`keys`): SlateDB has one keyspace, so every stored
 //!   key is one tag byte plus the user key, and a catalog in the wrapper's own metadata keys
 //!   keeps each CF's tag across reopens. A CF is a contiguous key range; iterators are bounded
-//!   to it. At most 255 CFs; keys of at most [`MAX_KEY_LEN`] bytes (SlateDB's SST rows store
-//!   key lengths as `u16`).
+//!   to it. At most 255 CFs; keys and values below 4 GiB ([`MAX_KEY_LEN`]: SlateDB's batch
+//!   asserts on larger ones, so the wrapper rejects them first).
 //! - **Batches** are `engine_traits::OpBatch`, turned at `write` into one SlateDB
 //!   `WriteBatch` holding their net effect (`plan`), whatever CFs they touch: SlateDB applies
 //!   a batch under one sequence number, atomically to readers and in its WAL, so a cross-CF
@@ -94,9 +94,10 @@ pub use store::{Profile, RequestCounts, S3_ENV, S3Config};
 
 use store::{InstrumentedStore, Location, RequestCounters};
 
-/// The longest user key: SlateDB's SST rows store key lengths as `u16`, and every stored key
-/// carries one tag byte (see `keys`).
-pub const MAX_KEY_LEN: usize = u16::MAX as usize - 1;
+/// The longest user key: SlateDB's `WriteBatch` asserts keys of at most `u32::MAX` bytes, and
+/// every stored key carries one tag byte (see `keys`). (SlateDB 0.18's SST blocks, format V2,
+/// store key lengths as varints; `tests/upstream.rs` pins a 1 MiB key through a flush.)
+pub const MAX_KEY_LEN: usize = u32::MAX as usize - 1;
 
 /// How often SlateDB's retry layer retries a failing object-store request before the error
 /// reaches the caller (and closes the database). SlateDB's default is to retry forever, which
@@ -418,7 +419,11 @@ impl SlatedbEngine {
                 .scan_prefix(&prefix, ..)
                 .await
                 .map_err(|e| map(e, "reading the CF catalog"))?;
-            while let Some(kv) = it.next().await.map_err(|e| map(e, "reading the CF catalog"))? {
+            while let Some(kv) = it
+                .next()
+                .await
+                .map_err(|e| map(e, "reading the CF catalog"))?
+            {
                 let name = String::from_utf8_lossy(&kv.key[prefix.len()..]).into_owned();
                 let tag = *kv.value.first().ok_or_else(|| {
                     Error::corruption(
@@ -743,9 +748,8 @@ fn get_at(
         Some(s) => engine.block_on(s.get_with_options(&stored, &read)),
         None => engine.block_on(engine.db.get_with_options(&stored, &read)),
     };
-    got.map(|v| v.map(|v| v.to_vec())).map_err(|e| {
-        engine.map_err(e, &format!("reading {} from CF {cf:?}", display_key(key)))
-    })
+    got.map(|v| v.map(|v| v.to_vec()))
+        .map_err(|e| engine.map_err(e, &format!("reading {} from CF {cf:?}", display_key(key))))
 }
 
 impl Readable for SlatedbEngine {
@@ -909,22 +913,23 @@ mod tests {
     }
 
     #[test]
-    fn keys_beyond_the_sst_row_limit_are_invalid_arguments() {
+    fn a_mebibyte_key_survives_a_flush_and_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let e = SlatedbEngine::open(&EngineConfig::new(dir.path().join("db"))).unwrap();
-        e.put("default", &vec![b'k'; MAX_KEY_LEN], b"longest")
-            .unwrap();
-        let err = e
-            .put("default", &vec![b'k'; MAX_KEY_LEN + 1], b"v")
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-        assert!(err.to_string().contains("65535 bytes"), "{err}");
+        let config = EngineConfig::new(dir.path().join("db"));
+        let e = SlatedbEngine::open(&config).unwrap();
+        let key = vec![b'k'; 1 << 20];
+        e.put("default", &key, b"long").unwrap();
+        e.put("default", b"short", b"s").unwrap();
         e.flush().unwrap();
+        drop(e);
+        let e = SlatedbEngine::open(&config).unwrap();
         assert_eq!(
-            e.get("default", &vec![b'k'; MAX_KEY_LEN])
-                .unwrap()
-                .as_deref(),
-            Some(&b"longest"[..])
+            e.get("default", &key).unwrap().as_deref(),
+            Some(&b"long"[..])
+        );
+        assert_eq!(
+            e.get("default", b"short").unwrap().as_deref(),
+            Some(&b"s"[..])
         );
     }
 

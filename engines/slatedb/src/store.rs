@@ -352,10 +352,8 @@ fn put_fault(location: &Path) -> Option<object_store::Error> {
             _ => Some(object_store::Error::Generic {
                 store: "fault-injector",
                 source: Box::new(slatedb_common::retry::NonRetryable(
-                    format!(
-                        "injected failure of PUT {location} (failpoint slatedb::store::put)"
-                    )
-                    .into(),
+                    format!("injected failure of PUT {location} (failpoint slatedb::store::put)")
+                        .into(),
                 )),
             }),
         }

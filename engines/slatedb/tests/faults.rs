@@ -111,7 +111,11 @@ fn failing_object_store_puts_fail_writes_with_io_and_lose_nothing_acknowledged()
             }
         }
     }
-    assert_eq!(acked.len(), 12, "every batch before the fault is acknowledged");
+    assert_eq!(
+        acked.len(),
+        12,
+        "every batch before the fault is acknowledged"
+    );
     assert_eq!(failed.len(), 18, "every batch from the fault on fails");
     let err = e.get(CF_DEFAULT, b"a-0").unwrap_err();
     assert_eq!(
@@ -184,12 +188,10 @@ fn a_burst_of_503s_on_put_only_delays_a_synced_write() {
 #[test]
 fn every_catalogued_io_error_site_fails_with_io_and_loses_nothing_acknowledged() {
     let _serial = serial();
-    let report =
-        failpoints::scenarios::io_errors_are_io_and_lose_nothing_acknowledged::<SlatedbEngine>(
-            env!("CARGO_MANIFEST_DIR"),
-            |c| c,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = failpoints::scenarios::io_errors_are_io_and_lose_nothing_acknowledged::<
+        SlatedbEngine,
+    >(env!("CARGO_MANIFEST_DIR"), |c| c)
+    .unwrap_or_else(|e| panic!("{e}"));
     assert!(!report.is_empty(), "the catalog offers io_error sites");
     for line in report {
         eprintln!("{line}");

@@ -6,9 +6,7 @@
 //! reads of a flushed database hit the block cache after the first fetch of a block.
 
 use engine_slatedb::{RequestCounts, SlatedbEngine};
-use engine_traits::{
-    EngineConfig, EngineIterator, KvEngine, Readable, Statistics as _, WriteOptions,
-};
+use engine_traits::{EngineConfig, EngineIterator, KvEngine, Readable, WriteOptions};
 
 const KEYS: u64 = 20_000;
 const VALUE: usize = 100;
@@ -78,7 +76,11 @@ fn requests_per_thousand_operations() {
     let e = SlatedbEngine::open(&config).unwrap();
     let before = e.object_store_requests();
     for i in 0..KEYS {
-        assert!(e.get("default", &key((i * 7 + 1) % KEYS)).unwrap().is_some());
+        assert!(
+            e.get("default", &key((i * 7 + 1) % KEYS))
+                .unwrap()
+                .is_some()
+        );
     }
     let after = e.object_store_requests();
     lines.push(format!(
@@ -114,5 +116,8 @@ fn requests_per_thousand_operations() {
         synced_puts >= 1000.0,
         "every synced write is a WAL PUT of its own: {synced_puts:.1} PUTs per 1000"
     );
-    assert!(wa >= 1.0, "every user byte reaches the store at least once: {wa:.2}");
+    assert!(
+        wa >= 1.0,
+        "every user byte reaches the store at least once: {wa:.2}"
+    );
 }

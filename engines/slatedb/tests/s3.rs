@@ -112,10 +112,7 @@ fn roundtrip_reopen_and_checkpoint() -> Result<(), Failed> {
     e.put(CF_DEFAULT, b"later", b"x")?;
     drop(e);
     let e = SlatedbEngine::open(&config)?;
-    assert_eq!(
-        e.get(CF_DEFAULT, b"k")?.as_deref(),
-        Some(&b"over http"[..])
-    );
+    assert_eq!(e.get(CF_DEFAULT, b"k")?.as_deref(), Some(&b"over http"[..]));
     assert_eq!(e.get(CF_DEFAULT, b"later")?.as_deref(), Some(&b"x"[..]));
     let copy = SlatedbEngine::open(&s3_config(&cp))?;
     assert_eq!(
