@@ -61,8 +61,10 @@
 //! - **Capabilities**: persistence; checkpoint (a SlateDB checkpoint, then its objects copied
 //!   into the new directory, see [`Checkpoint`]); statistics (bytes PUT through the
 //!   instrumented store, objects listed for the disk size, SSTs of the manifest for live
-//!   data); prefix seek (bounded scans of the prefix). Object-store requests are counted too:
-//!   [`SlatedbEngine::object_store_requests`].
+//!   data); manual compaction (the memtable flushed, then one SlateDB compaction of every L0
+//!   SST and sorted run submitted through its admin API and awaited, whatever the range:
+//!   SlateDB compacts whole trees); prefix seek (bounded scans of the prefix). Object-store
+//!   requests are counted too: [`SlatedbEngine::object_store_requests`].
 #![deny(missing_docs)]
 
 mod error;
@@ -80,7 +82,8 @@ use std::time::Duration;
 
 use engine_traits::{
     BatchOp, Capabilities, Checkpoint, EngineConfig, EngineStats, Error, IterOptions, KvEngine,
-    OpBatch, ReadOptions, Readable, Result, Statistics, WriteBatch, WriteOptions, display_key,
+    ManualCompaction, OpBatch, ReadOptions, Readable, Result, Statistics, WriteBatch, WriteOptions,
+    display_key,
 };
 use futures::TryStreamExt;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -104,6 +107,10 @@ pub const MAX_KEY_LEN: usize = u32::MAX as usize - 1;
 /// would turn a dead store into writes that never return; with backoff from 100 ms doubling to
 /// 1 s (plus jitter), ten retries are about 8 to 15 seconds of trying.
 const OBJECT_STORE_RETRIES: u32 = 10;
+
+/// How long `compact_range` waits for SlateDB's compactor to commit the compaction it
+/// submitted (the compactor polls for submissions every 5 s by default).
+const COMPACTION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long a checkpoint's record in the source database keeps its SSTs from the garbage
 /// collector: long enough to copy them, then it expires by itself.
@@ -611,7 +618,7 @@ impl KvEngine for SlatedbEngine {
         persistence: true,
         checkpoint: true,
         bulk_ingest: false,
-        manual_compaction: false,
+        manual_compaction: true,
         statistics: true,
         prefix_seek: true,
     };
@@ -719,6 +726,10 @@ impl KvEngine for SlatedbEngine {
     }
 
     fn as_statistics(&self) -> Option<&dyn Statistics> {
+        Some(self)
+    }
+
+    fn as_manual_compaction(&self) -> Option<&dyn ManualCompaction> {
         Some(self)
     }
 }
@@ -831,6 +842,101 @@ impl Checkpoint for SlatedbEngine {
             }
             Ok(())
         })
+    }
+}
+
+impl SlatedbEngine {
+    /// Submits one compaction of every L0 SST and sorted run of the database to SlateDB's
+    /// compactor and waits until it is committed. `Ok(false)`: the compactor rejected it
+    /// (another compaction of L0 was running), try again.
+    async fn compact_everything(&self) -> Result<bool> {
+        use slatedb::compactor::{CompactionSpec, CompactionStatus, SourceId};
+        let what = "compacting";
+        let manifest = self.db.manifest();
+        let l0: Vec<_> = manifest.l0().iter().map(|v| v.id).collect();
+        let runs: Vec<u32> = manifest.compacted().iter().map(|sr| sr.id).collect();
+        if l0.is_empty() && runs.len() <= 1 {
+            return Ok(true);
+        }
+        // Sources in the tree's logical order (L0 newest first, then sorted runs by
+        // descending id), all of them: a consecutive window, as SlateDB's scheduler requires.
+        // The output goes to the lowest sorted run, or to a new one above every id.
+        let mut sources: Vec<SourceId> = l0.iter().map(|id| SourceId::SstView(*id)).collect();
+        sources.extend(runs.iter().map(|id| SourceId::SortedRun(*id)));
+        let destination = runs.iter().min().copied().unwrap_or(0);
+        let admin =
+            slatedb::admin::AdminBuilder::new(self.location.root.clone(), self.store.clone())
+                .build();
+        let submitted = admin
+            .submit_compaction(CompactionSpec::new(sources, destination))
+            .await
+            .map_err(|e| self.map_err(e, "submitting a compaction"))?;
+        let deadline = tokio::time::Instant::now() + COMPACTION_TIMEOUT;
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let status = admin
+                .read_compaction(submitted.id(), None)
+                .await
+                .map_err(|e| self.map_err(e, what))?
+                .map(|c| c.status());
+            match status {
+                Some(CompactionStatus::Completed) => break,
+                Some(CompactionStatus::Failed) => return Ok(false),
+                Some(_) => {}
+                // Finished compactions leave the compactions record: done when the manifest
+                // no longer holds the L0 SSTs it took.
+                None => {
+                    self.db
+                        .refresh_manifest()
+                        .await
+                        .map_err(|e| self.map_err(e, what))?;
+                    let now = self.db.manifest();
+                    if !now.l0().iter().any(|v| l0.contains(&v.id)) {
+                        break;
+                    }
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Other(format!(
+                    "compaction {} of {} did not finish within {} s",
+                    submitted.id(),
+                    self.location.display,
+                    COMPACTION_TIMEOUT.as_secs()
+                )));
+            }
+        }
+        self.db
+            .refresh_manifest()
+            .await
+            .map_err(|e| self.map_err(e, what))?;
+        Ok(true)
+    }
+}
+
+impl ManualCompaction for SlatedbEngine {
+    /// The memtable flushed (as RocksDB's `CompactRange` does), then one SlateDB compaction of
+    /// every L0 SST and sorted run into one sorted run, whatever the CF and range: SlateDB
+    /// compacts whole trees, and every CF lives in the one tree. Submitted to SlateDB's
+    /// compactor through its admin API and awaited; retried when the compactor rejects it
+    /// because its own compaction of L0 is running. Cost: the whole database rewritten, and
+    /// the compactor's poll interval (5 s) of latency.
+    fn compact_range(&self, cf: &str, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
+        self.cf_index(cf)?;
+        if let (Some(s), Some(e)) = (start, end) {
+            engine_traits::check_range(s, e)?;
+        }
+        fail_point("slatedb::compaction")?;
+        self.flush()?;
+        for _ in 0..10 {
+            if self.block_on(self.compact_everything())? {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Err(Error::Other(format!(
+            "SlateDB's compactor rejected ten compactions of {} in a row",
+            self.location.display
+        )))
     }
 }
 

@@ -71,7 +71,7 @@ fn an_injected_write_error_applies_nothing_and_the_engine_recovers() {
 }
 
 #[test]
-fn an_injected_flush_error_is_io_and_changes_nothing() {
+fn injected_flush_and_compaction_errors_are_io_and_change_nothing() {
     let _serial = serial();
     let scenario = fail::FailScenario::setup();
     let dir = tempfile::tempdir().unwrap();
@@ -80,7 +80,15 @@ fn an_injected_flush_error_is_io_and_changes_nothing() {
     fail::cfg("slatedb::flush", "return").unwrap();
     assert_eq!(e.flush().unwrap_err().kind(), ErrorKind::Io);
     fail::remove("slatedb::flush");
+    fail::cfg("slatedb::compaction", "return").unwrap();
+    let c = e.as_manual_compaction().unwrap();
+    assert_eq!(
+        c.compact_range(CF_DEFAULT, None, None).unwrap_err().kind(),
+        ErrorKind::Io
+    );
+    fail::remove("slatedb::compaction");
     e.flush().unwrap();
+    c.compact_range(CF_DEFAULT, None, None).unwrap();
     assert_eq!(e.get(CF_DEFAULT, b"k").unwrap().as_deref(), Some(&b"v"[..]));
     scenario.teardown();
 }
