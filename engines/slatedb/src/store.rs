@@ -318,11 +318,41 @@ impl RequestCounters {
 pub(crate) struct InstrumentedStore {
     inner: Arc<dyn ObjectStore>,
     counters: Arc<RequestCounters>,
+    /// The local profile's engine directory. `LocalFileSystem` creates missing parent
+    /// directories on every PUT, so a database whose directory was removed under it would
+    /// quietly grow a new, partial one (a WAL object here, a manifest there); PUTs fail
+    /// instead once it is gone.
+    local_dir: Option<PathBuf>,
 }
 
 impl InstrumentedStore {
-    pub(crate) fn new(inner: Arc<dyn ObjectStore>, counters: Arc<RequestCounters>) -> Self {
-        InstrumentedStore { inner, counters }
+    pub(crate) fn new(
+        inner: Arc<dyn ObjectStore>,
+        counters: Arc<RequestCounters>,
+        local_dir: Option<PathBuf>,
+    ) -> Self {
+        InstrumentedStore {
+            inner,
+            counters,
+            local_dir,
+        }
+    }
+
+    /// A failure SlateDB does not retry when the engine directory no longer exists.
+    fn check_dir(&self) -> object_store::Result<()> {
+        match &self.local_dir {
+            Some(dir) if !dir.is_dir() => Err(object_store::Error::Generic {
+                store: "engine_slatedb",
+                source: Box::new(slatedb_common::retry::NonRetryable(
+                    format!(
+                        "the engine directory {} was removed while the database was open",
+                        dir.display()
+                    )
+                    .into(),
+                )),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -374,6 +404,7 @@ impl ObjectStore for InstrumentedStore {
             RequestCounters::add(&self.counters.puts, 1);
             return Err(e);
         }
+        self.check_dir()?;
         let len = payload.content_length() as u64;
         let result = self.inner.put_opts(location, payload, opts).await;
         // A PUT the store refuses as unimplemented never left the process: SlateDB tags
@@ -397,6 +428,7 @@ impl ObjectStore for InstrumentedStore {
         if let Some(e) = put_fault(location) {
             return Err(e);
         }
+        self.check_dir()?;
         let inner = self.inner.put_multipart_opts(location, opts).await?;
         Ok(Box::new(CountedUpload {
             inner,
@@ -469,6 +501,7 @@ impl ObjectStore for InstrumentedStore {
         options: CopyOptions,
     ) -> object_store::Result<()> {
         RequestCounters::add(&self.counters.copies, 1);
+        self.check_dir()?;
         self.inner.copy_opts(from, to, options).await
     }
 
@@ -479,6 +512,7 @@ impl ObjectStore for InstrumentedStore {
         options: RenameOptions,
     ) -> object_store::Result<()> {
         RequestCounters::add(&self.counters.copies, 1);
+        self.check_dir()?;
         self.inner.rename_opts(from, to, options).await
     }
 }
