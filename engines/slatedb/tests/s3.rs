@@ -142,6 +142,77 @@ fn an_unreachable_endpoint_fails_the_open_with_io() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Requests per 1000 operations against the S3 API (the figure the bench harness lacks),
+/// printed for the docs page; background polls included.
+fn requests_per_thousand_operations() -> Result<(), Failed> {
+    use engine_traits::EngineIterator;
+    const KEYS: u64 = 5_000;
+    let key = |i: u64| format!("{:016}", (i * 7919) % KEYS).into_bytes();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let config = s3_config(&dir.path().join("db"));
+    let e = SlatedbEngine::open(&config)?;
+    let value = vec![7u8; 100];
+    let row =
+        |name: &str, a: engine_slatedb::RequestCounts, b: engine_slatedb::RequestCounts, n: u64| {
+            let f = |x: u64, y: u64| (y - x) as f64 * 1000.0 / n as f64;
+            format!(
+                "{name:<36} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+                f(a.total(), b.total()),
+                f(a.puts, b.puts),
+                f(a.gets, b.gets),
+                f(a.lists, b.lists),
+                f(a.deletes, b.deletes)
+            )
+        };
+    let mut lines = vec![format!(
+        "{:<36} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "S3, per 1000 operations", "requests", "PUT", "GET", "LIST", "DELETE"
+    )];
+    let a = e.object_store_requests();
+    for i in 0..KEYS {
+        e.put(CF_DEFAULT, &key(i), &value)?;
+    }
+    e.sync()?;
+    let b = e.object_store_requests();
+    lines.push(row("fillrandom, unsynced (then sync)", a, b, KEYS));
+    let a = e.object_store_requests();
+    for i in 0..200 {
+        e.put_opt(&WriteOptions::sync(), CF_DEFAULT, &key(i), &value)?;
+    }
+    let b = e.object_store_requests();
+    lines.push(row("overwrite, synced", a, b, 200));
+    drop(e);
+    let e = SlatedbEngine::open(&config)?;
+    let a = e.object_store_requests();
+    for i in 0..KEYS {
+        assert!(e.get(CF_DEFAULT, &key((i * 13 + 1) % KEYS))?.is_some());
+    }
+    let b = e.object_store_requests();
+    lines.push(row("readrandom, cold cache", a, b, KEYS));
+    drop(e);
+    let e = SlatedbEngine::open(&config)?;
+    let a = e.object_store_requests();
+    let mut it = e.iterator(CF_DEFAULT)?;
+    let mut n = 0;
+    let mut ok = it.seek_to_first()?;
+    while ok {
+        n += 1;
+        ok = it.next()?;
+    }
+    let b = e.object_store_requests();
+    lines.push(row("readseq, cold cache (per 1000 keys)", a, b, n));
+    drop(it);
+    let a = e.object_store_requests();
+    std::thread::sleep(Duration::from_secs(5));
+    let b = e.object_store_requests();
+    lines.push(format!(
+        "idle: {:.1} requests a second",
+        (b.total() - a.total()) as f64 / 5.0
+    ));
+    eprintln!("{}", lines.join("\n"));
+    Ok(())
+}
+
 fn set_env(key: &str, value: &str) {
     // SAFETY: called only at the start of `main`, before any other thread exists.
     unsafe { std::env::set_var(key, value) };
@@ -175,6 +246,10 @@ fn main() {
     trials.push(Trial::test(
         "s3::roundtrip_reopen_and_checkpoint",
         roundtrip_reopen_and_checkpoint,
+    ));
+    trials.push(Trial::test(
+        "s3::requests_per_thousand_operations",
+        requests_per_thousand_operations,
     ));
     trials.push(Trial::test(
         "s3::an_unreachable_endpoint_fails_the_open_with_io",
