@@ -52,6 +52,12 @@
 //!   every trait call is a `block_on` on it from the caller's thread: a future polled there,
 //!   its I/O on the runtime's threads, a cross-thread wake-up or two per call. So the engine
 //!   must not be called from inside an async runtime (`block_on` there panics).
+//! - **Settings**: SlateDB's defaults, except that a failing object-store request is retried
+//!   ten times (SlateDB's default is forever, which turns a dead store into writes that never
+//!   return), and that on the local store the compactor polls every 50 ms instead of 5 s (a
+//!   poll is a file read there; with 5 s a flush that finds L0 full, and every manual
+//!   compaction, waited seconds). A local engine whose directory is removed under it fails
+//!   its writes instead of recreating a partial database (`store`).
 //! - **Close**: dropping the engine closes SlateDB (flushing the memtable to L0, stopping
 //!   every background task), then shuts the runtime down, then releases the path, so a reopen
 //!   in the same process finds the database whole.
