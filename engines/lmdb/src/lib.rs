@@ -524,7 +524,12 @@ impl LmdbEngine {
     /// it is full.
     fn write_ops(&self, sync: bool, ops: &[Op<'_>]) -> Result<()> {
         let mut w = self.lock_writer();
-        self.set_meta_sync(&mut w, sync)?;
+        // Every commit syncs its meta page, unsynced ones too: with MDB_NOMETASYNC for them, a
+        // power-loss run (cycle 18 of `cargo xtask crash --engine lmdb --power-loss --cycles
+        // 20 --seed 1`, once in several runs) recovered a state that was no prefix of the
+        // history. Until that is understood, durability over the saved sync.
+        let _ = sync;
+        self.set_meta_sync(&mut w, true)?;
         let mut attempts = 0;
         loop {
             match self.commit(ops) {
