@@ -34,8 +34,8 @@
 //!   preserved; a write to a long key rewrites its group (cost O(group size)).
 //! - **Durability**: every commit is made durable by LMDB itself. `WriteOptions::sync`
 //!   chooses how: a synced commit writes its pages, `fdatasync`s them and writes the meta
-//!   page through LMDB's `O_DSYNC` descriptor (two syncs); an unsynced one runs with
-//!   `MDB_NOMETASYNC`, which skips only the meta page's sync (one sync). A commit never
+//!   page through LMDB's `O_DSYNC` descriptor (two syncs); an unsynced one does the
+//!   same (it used to skip the meta page's sync with `MDB_NOMETASYNC`; see the docs page). A commit never
 //!   reuses the pages of the last committed version, so a crash, even a power loss, leaves
 //!   the last synced version or a later one: a prefix of history. `sync()` (and `flush()`) is
 //!   `mdb_env_sync(force)`. `MDB_NOSYNC` is never used: it lets the meta page reach the disk
@@ -71,8 +71,8 @@ use engine_traits::{
 };
 use heed::types::Bytes;
 use heed::{
-    CommitOrAbort, CommitToken, CompactionOption, Env, EnvFlags, EnvOpenOptions, FlagSetMode,
-    MdbError, OnCommit, RoTxn, RwTxn, WithoutTls,
+    CommitOrAbort, CommitToken, CompactionOption, Env, EnvOpenOptions, MdbError, OnCommit, RoTxn,
+    RwTxn, WithoutTls,
 };
 
 use crate::error::{MAX_READERS, crash_point, fail_point, map_heed};
@@ -119,8 +119,6 @@ pub struct LmdbEngine {
 /// What the writer lock guards besides LMDB's own write transaction.
 #[derive(Debug)]
 struct WriterState {
-    /// Whether `MDB_NOMETASYNC` is off, i.e. commits sync their meta page.
-    meta_sync: bool,
     /// Whether an unsynced commit happened since the last sync (closing syncs then).
     unsynced: bool,
 }
@@ -359,10 +357,7 @@ impl LmdbEngine {
             layout,
             prefix_len: config.prefix_len,
             data_file,
-            writer: Mutex::new(WriterState {
-                meta_sync: true,
-                unsynced: false,
-            }),
+            writer: Mutex::new(WriterState { unsynced: false }),
             gate: ReaderGate::default(),
             _lock: lock,
         })
@@ -490,46 +485,20 @@ impl LmdbEngine {
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, WriterState> {
-        // The state is two flags set after the LMDB calls they describe succeed, so a panic
-        // between them leaves it at worst "sync the meta page again", which is harmless.
+        // The state is one flag set after the commit it describes succeeds, so a panic between
+        // them leaves it at worst "sync again at close", which is harmless.
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Turns `MDB_NOMETASYNC` off for synced commits and on for unsynced ones.
-    fn set_meta_sync(&self, w: &mut WriterState, sync: bool) -> Result<()> {
-        if w.meta_sync == sync {
-            return Ok(());
-        }
-        let mode = if sync {
-            FlagSetMode::Disable
-        } else {
-            FlagSetMode::Enable
-        };
-        // SAFETY: heed marks the call unsafe for two reasons. Only one thread may change the
-        // flags at a time: every call is made under the writer lock, as is every commit and
-        // `mdb_env_sync`, the LMDB calls that act on this flag. (Read transactions beginning
-        // meanwhile read other bits of the same word; `mdb_env_set_flags` is LMDB's API for
-        // changing these flags on an open environment and only flips the one bit.) And
-        // `NO_META_SYNC` weakens durability: it is set only for writes that did not ask for
-        // `sync`; LMDB documents that it keeps the database consistent (data pages are synced
-        // before the meta page is written, and the last committed version's pages are never
-        // reused by the next commit), so a crash loses at most a suffix of unsynced commits.
-        unsafe { self.env.set_flags(EnvFlags::NO_META_SYNC, mode) }
-            .map_err(|e| map_heed(e, "switching MDB_NOMETASYNC", &self.data_file))?;
-        w.meta_sync = sync;
-        Ok(())
     }
 
     /// Applies `ops` in one write transaction, durably as `sync` asks, growing the map when
     /// it is full.
     fn write_ops(&self, sync: bool, ops: &[Op<'_>]) -> Result<()> {
+        // Every commit syncs its meta page, unsynced ones too (MDB_NOMETASYNC is never set):
+        // with it for unsynced commits, a power-loss run (cycle 18 of `cargo xtask crash
+        // --engine lmdb --power-loss --cycles 20 --seed 1`, once in several runs) recovered a
+        // state that was no prefix of the history. Until that is understood, durability over
+        // the saved sync.
         let mut w = self.lock_writer();
-        // Every commit syncs its meta page, unsynced ones too: with MDB_NOMETASYNC for them, a
-        // power-loss run (cycle 18 of `cargo xtask crash --engine lmdb --power-loss --cycles
-        // 20 --seed 1`, once in several runs) recovered a state that was no prefix of the
-        // history. Until that is understood, durability over the saved sync.
-        let _ = sync;
-        self.set_meta_sync(&mut w, true)?;
         let mut attempts = 0;
         loop {
             match self.commit(ops) {
