@@ -212,10 +212,7 @@ fn crash_child_write_loop() {
         .append(true)
         .open(dir.join("acked"))
         .unwrap();
-    let start: u32 = std::fs::read_to_string(dir.join("acked"))
-        .unwrap_or_default()
-        .lines()
-        .count() as u32;
+    let start = acked_writes(&dir).len() as u32;
     for i in start.. {
         let size = if i % 3 == 0 {
             100
@@ -229,9 +226,30 @@ fn crash_child_write_loop() {
             &value(i, 0, size),
         )
         .unwrap();
+        // One write(2) per line: `writeln!` issues "{i}" and "\n" separately, and a SIGKILL
+        // between them glued two indices into one that was never written.
         use std::io::Write;
-        writeln!(acked, "{i}").unwrap();
+        acked.write_all(format!("{i}\n").as_bytes()).unwrap();
     }
+}
+
+/// The indices the child acknowledged: only newline-terminated lines count, so a line the
+/// kill cut short is neither believed nor glued to the next child's first line.
+fn acked_writes(dir: &Path) -> Vec<u32> {
+    let path = dir.join("acked");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let complete = text.rfind('\n').map_or(0, |end| end + 1);
+    if complete < text.len() {
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(complete as u64).unwrap();
+    }
+    text[..complete]
+        .lines()
+        .map(|l| {
+            l.parse()
+                .unwrap_or_else(|e| panic!("{}: line {l:?}: {e}", path.display()))
+        })
+        .collect()
 }
 
 #[test]
@@ -254,11 +272,7 @@ fn synced_writes_survive_sigkill() {
         std::thread::sleep(Duration::from_millis(400 + 150 * cycle));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
-        let acked: Vec<u32> = std::fs::read_to_string(dir.path().join("acked"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.parse().ok())
-            .collect();
+        let acked = acked_writes(dir.path());
         assert!(
             !acked.is_empty(),
             "cycle {cycle}: the child acknowledged some writes before it was killed"
