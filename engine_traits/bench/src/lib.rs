@@ -4,7 +4,9 @@
 //! # What it is for
 //! Measuring every engine the same way, in the figures engine people read: ops/s, MB/s,
 //! latency percentiles (HDR histogram), write amplification from the engine's own statistics,
-//! space amplification from the bytes on disk, and peak RSS. Each engine crate has a test
+//! space amplification from the bytes on disk, and peak RSS. The workloads are db_bench's
+//! seven (the default run), YCSB's core workloads A to F (`ycsb`, with YCSB's generators in
+//! `generators`), and `tikv`, TiKV's MVCC layout over three column families. Each engine crate has a test
 //! target `bench` (`harness = false`) whose `main` registers its engines, and baselines such as
 //! `rocks_raw`, with [`Bench`]. That binary has three modes:
 //! - run as a test (by `cargo test` and `test-all`'s `bench` suite): every workload with a
@@ -21,9 +23,12 @@
 #![deny(missing_docs)]
 
 mod check;
+pub mod generators;
 mod run;
 mod spec;
 mod target;
+pub mod tikv;
+mod ycsb;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,10 +39,13 @@ use engine_traits::{EngineConfig, KvEngine};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::{Deserialize, Serialize};
 
-pub use check::check_figures;
+pub use check::{check_figures, check_outcome};
 pub use run::{dir_bytes, format_key, run};
-pub use spec::{Figures, Latency, Measured, Spec, Workload};
-pub use target::{EngineTarget, Target};
+pub use spec::{
+    Distribution, Family, Figures, InsertOrder, Latency, Measured, NotRun, OpFigures, Outcome,
+    ScanLength, Spec, TikvOptions, Workload, YcsbOptions,
+};
+pub use target::{CfWrite, EngineTarget, Target};
 
 /// The environment variable that names a job file: run one cell.
 pub const JOB_ENV: &str = "WORKBENCH_BENCH_JOB";
@@ -62,8 +70,19 @@ type Opener = Box<dyn Fn(&Path) -> engine_traits::Result<Box<dyn Target>>>;
 struct Registered {
     name: String,
     open: Opener,
-    persistent: bool,
-    statistics: bool,
+    declares: Declares,
+}
+
+/// What a target offers, so the test mode knows which figures must be measured and which
+/// must say why they are not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Declares {
+    /// Keeps its data in files under its directory (space amplification is measured).
+    pub persistent: bool,
+    /// Reports engine bytes written (write amplification is measured).
+    pub statistics: bool,
+    /// Can wait for its compactions ([`Target::wait_for_compaction`] succeeds).
+    pub settles: bool,
 }
 
 /// The bench targets one binary offers.
@@ -91,26 +110,28 @@ impl Bench {
                 let config = configure(EngineConfig::new(dir));
                 Ok(Box::new(EngineTarget::<E>::open(&owned, &config)?) as Box<dyn Target>)
             }),
-            persistent: E::CAPABILITIES.persistence,
-            statistics: E::CAPABILITIES.statistics,
+            declares: Declares {
+                persistent: E::CAPABILITIES.persistence,
+                statistics: E::CAPABILITIES.statistics,
+                // EngineTarget settles through manual compaction (see its wait_for_compaction).
+                settles: E::CAPABILITIES.manual_compaction,
+            },
         });
         self
     }
 
-    /// Registers a target that is not an engine (a baseline). `persistent` and `statistics`
-    /// say which figures the test mode must find measured.
+    /// Registers a target that is not an engine (a baseline). `declares` says which figures
+    /// the test mode must find measured.
     pub fn target(
         mut self,
         name: &str,
-        persistent: bool,
-        statistics: bool,
+        declares: Declares,
         open: impl Fn(&Path) -> engine_traits::Result<Box<dyn Target>> + 'static,
     ) -> Bench {
         self.targets.push(Registered {
             name: name.to_owned(),
             open: Box::new(open),
-            persistent,
-            statistics,
+            declares,
         });
         self
     }
@@ -163,10 +184,10 @@ impl Bench {
                 eprintln!("progress {phase} {done} {total}");
             }
         };
-        let figures = run(&job.engine, target.as_ref(), &job.spec, &progress)
+        let outcome = run(&job.engine, target.as_ref(), &job.spec, &progress)
             .map_err(|e| format!("{} {}: {e}", job.engine, job.spec.workload.name()))?;
         drop(target);
-        let json = serde_json::to_string_pretty(&figures).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string_pretty(&outcome).map_err(|e| e.to_string())?;
         std::fs::write(&job.out, json).map_err(|e| format!("writing {}: {e}", job.out.display()))
     }
 
@@ -183,14 +204,12 @@ impl Bench {
         };
         let mut trials = Vec::new();
         for t in &self.targets {
-            for workload in Workload::ALL {
-                let (name, exe) = (t.name.clone(), exe.clone());
-                let (persistent, statistics) = (t.persistent, t.statistics);
+            for (label, spec) in tiny_specs() {
+                let (name, exe, declares) = (t.name.clone(), exe.clone(), t.declares);
                 trials.push(
-                    Trial::test(
-                        format!("[{}] bench::{}", t.name, workload.name()),
-                        move || tiny_cell(&exe, &name, workload, persistent, statistics),
-                    )
+                    Trial::test(format!("[{}] bench::{label}", t.name), move || {
+                        tiny_cell(&exe, &name, spec, declares)
+                    })
                     .with_kind("bench"),
                 );
             }
@@ -202,24 +221,50 @@ impl Bench {
 /// The test mode's spec: small enough for a debug build, large enough that the engines flush
 /// and (for Titan) values go to blob files.
 pub fn tiny_spec(workload: Workload) -> Spec {
-    let mut spec = Spec::new(workload, 600, 5000);
+    let mut spec = match workload.family() {
+        Family::DbBench => Spec::new(workload, 600, 5000),
+        // 10 fields of 100 bytes, YCSB's default record (1000 bytes).
+        Family::Ycsb => Spec::ycsb(workload, 600, 10, 100),
+        // Long values (in the default CF); `tiny_specs` adds a short-value cell.
+        Family::Tikv => Spec::tikv(600, 5000),
+    };
     spec.ops = 400;
     spec.threads = if workload.writes() { 1 } else { 2 };
     spec.seed = 7;
+    if workload == Workload::Tikv {
+        // A GC step every 50 operations, with little history kept, so the cell's GC deletes
+        // versions its own transactions made; two threads, so locks and latches are shared.
+        spec.threads = 2;
+        spec.tikv.gc_interval = 50;
+        spec.tikv.gc_rows = 150;
+        spec.tikv.gc_lag_ts = 20;
+    }
+    if workload == Workload::YcsbC {
+        // Settled reads (`wait_for_compaction`) on every engine: measured or said unavailable.
+        spec.wait_for_compaction = true;
+    }
     spec
 }
 
-fn tiny_cell(
-    exe: &Path,
-    engine: &str,
-    workload: Workload,
-    persistent: bool,
-    statistics: bool,
-) -> Result<(), Failed> {
+/// Every cell the test mode runs, with its trial name: every workload of
+/// [`Workload::EVERY`] at [`tiny_spec`], and `tikv` once more with short values (inline in
+/// the write CF, no default CF).
+pub fn tiny_specs() -> Vec<(String, Spec)> {
+    let mut specs: Vec<(String, Spec)> = Workload::EVERY
+        .into_iter()
+        .map(|w| (w.name().to_owned(), tiny_spec(w)))
+        .collect();
+    let mut short = tiny_spec(Workload::Tikv);
+    short.value_size = 100;
+    specs.push(("tikv-short-values".to_owned(), short));
+    specs
+}
+
+fn tiny_cell(exe: &Path, engine: &str, spec: Spec, declares: Declares) -> Result<(), Failed> {
     let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
     let job = Job {
         engine: engine.to_owned(),
-        spec: tiny_spec(workload),
+        spec,
         dir: dir.path().join("db"),
         out: dir.path().join("figures.json"),
     };
@@ -243,5 +288,139 @@ fn tiny_cell(
     }
     let text =
         std::fs::read_to_string(&job.out).map_err(|e| format!("the job wrote no figures: {e}"))?;
-    check_figures(&text, &job.spec, persistent, statistics).map_err(Failed::from)
+    check_outcome(&text, &job.spec, declares).map_err(Failed::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A baseline with only the default-CF methods, as `rocks_raw` was before the CF-aware
+    /// methods existed: what a target that implements none of the optional methods gets.
+    #[derive(Default)]
+    struct DefaultCfOnly(Mutex<BTreeMap<Vec<u8>, Vec<u8>>>, Mutex<Vec<Vec<u8>>>);
+
+    impl Target for DefaultCfOnly {
+        fn put(&self, key: &[u8], value: &[u8], _sync: bool) -> engine_traits::Result<()> {
+            self.0.lock().unwrap().insert(key.to_vec(), value.to_vec());
+            Ok(())
+        }
+
+        fn get(&self, key: &[u8]) -> engine_traits::Result<Option<usize>> {
+            self.1.lock().unwrap().push(key.to_vec());
+            Ok(self.0.lock().unwrap().get(key).map(Vec::len))
+        }
+
+        fn seek(&self, key: &[u8], nexts: usize) -> engine_traits::Result<(u64, u64)> {
+            let map = self.0.lock().unwrap();
+            let seen = map.range(key.to_vec()..).take(nexts + 1);
+            Ok(seen.fold((0, 0), |(n, b), (k, v)| {
+                (n + 1, b + (k.len() + v.len()) as u64)
+            }))
+        }
+
+        fn scan(&self, each: &mut dyn FnMut(usize)) -> engine_traits::Result<()> {
+            for (k, v) in self.0.lock().unwrap().iter() {
+                each(k.len() + v.len());
+            }
+            Ok(())
+        }
+
+        fn flush(&self) -> engine_traits::Result<()> {
+            Ok(())
+        }
+
+        fn bytes_written(&self) -> engine_traits::Result<Result<(u64, u64), String>> {
+            Ok(Err("DefaultCfOnly keeps no statistics".into()))
+        }
+
+        fn dir(&self) -> Result<&Path, String> {
+            Err("DefaultCfOnly keeps nothing on disk".into())
+        }
+    }
+
+    fn quiet(_: &str, _: u64, _: u64) {}
+
+    #[test]
+    fn a_workload_the_target_cannot_run_is_unavailable_not_figures() {
+        let target = DefaultCfOnly::default();
+        for w in [Workload::Tikv, Workload::YcsbA, Workload::YcsbF] {
+            let spec = tiny_spec(w);
+            let outcome = run("bare", &target, &spec, &quiet).unwrap();
+            let Outcome::Unavailable(not_run) = &outcome else {
+                panic!("{} ran on a target without CF methods", w.name());
+            };
+            assert!(
+                not_run.unavailable.contains("not supported")
+                    && not_run.unavailable.contains("DefaultCfOnly"),
+                "the reason names the target: {}",
+                not_run.unavailable
+            );
+            let json = serde_json::to_string(&outcome).unwrap();
+            let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert!(
+                raw["unavailable"].is_string() && raw.get("ops").is_none(),
+                "{json}"
+            );
+            let e = check_outcome(&json, &spec, Declares::default()).unwrap_err();
+            assert!(e.contains("cannot run"), "never a pass: {e}");
+        }
+    }
+
+    #[test]
+    fn ycsb_reads_scans_and_inserts_need_only_the_default_cf() {
+        let target = DefaultCfOnly::default();
+        for w in [Workload::YcsbC, Workload::YcsbD, Workload::YcsbE] {
+            let spec = tiny_spec(w);
+            let outcome = run("bare", &target, &spec, &quiet).unwrap();
+            let json = serde_json::to_string(&outcome).unwrap();
+            // No wait_for_compaction either: settled reads (ycsb-c) say why not.
+            check_outcome(&json, &spec, Declares::default()).unwrap();
+            if w == Workload::YcsbC {
+                let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
+                let why = raw["compaction_wait_secs"]["unavailable"].as_str().unwrap();
+                assert!(why.contains("DefaultCfOnly"), "{why}");
+            }
+            target.0.lock().unwrap().clear();
+        }
+    }
+
+    #[test]
+    fn inserts_extend_the_key_space_that_later_reads_hit() {
+        // YCSB D reads the latest records most: with inserts acknowledged, reads reach the
+        // inserted keys, and none of them misses.
+        let target = DefaultCfOnly::default();
+        let mut spec = tiny_spec(Workload::YcsbD);
+        spec.ops = 4000;
+        spec.threads = 1;
+        let Outcome::Measured(f) = run("bare", &target, &spec, &quiet).unwrap() else {
+            panic!("ycsb-d needs only the default CF");
+        };
+        let inserts = f.by_op["insert"].ops;
+        assert!(inserts > 100, "{inserts} inserts");
+        assert_eq!(f.not_found, 0);
+        let map = target.0.lock().unwrap();
+        assert_eq!(
+            map.len() as u64,
+            spec.num + inserts,
+            "every insert is a new key"
+        );
+        let inserted: std::collections::HashSet<Vec<u8>> = (spec.num..spec.num + inserts)
+            .map(|n| ycsb_key(&spec, n))
+            .collect();
+        let reads = target.1.lock().unwrap();
+        let of_inserted = reads.iter().filter(|k| inserted.contains(*k)).count();
+        assert!(
+            of_inserted * 4 > reads.len(),
+            "latest reads favour new records: {of_inserted} of {} reads hit inserted keys",
+            reads.len()
+        );
+    }
+
+    fn ycsb_key(spec: &Spec, n: u64) -> Vec<u8> {
+        crate::ycsb::key(spec, n)
+    }
 }

@@ -1,15 +1,18 @@
 //! Runs one cell: fill (untimed) when the workload needs it, then the measured phase on
-//! `spec.threads` threads, then the figures.
+//! `spec.threads` threads, then the figures. db_bench's workloads live here; YCSB's and
+//! tikv's in their own modules, sharing the tallies, the threads and the figures below.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use engine_traits::ErrorKind;
 use hdrhistogram::Histogram;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::spec::{Figures, Latency, Measured, Spec, Workload};
+use crate::spec::{Family, Figures, Latency, Measured, NotRun, OpFigures, Outcome, Spec, Workload};
 use crate::target::Target;
 
 /// Progress callback: (phase, done, total).
@@ -26,22 +29,27 @@ pub fn format_key(buf: &mut [u8], mut n: u64) {
 
 /// Incompressible value bytes, sliced at random offsets: no allocation per operation, and a
 /// compressing engine cannot look better than it is (db_bench's `--compression_ratio=1`).
-struct Values {
+pub(crate) struct Values {
     pool: Vec<u8>,
     size: usize,
 }
 
 impl Values {
-    fn new(size: usize, seed: u64) -> Values {
+    pub(crate) fn new(size: usize, seed: u64) -> Values {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x76616c75);
         let mut pool = vec![0u8; (1 << 20) + size];
         rng.fill_bytes(&mut pool);
         Values { pool, size }
     }
 
-    fn pick(&self, rng: &mut ChaCha8Rng) -> &[u8] {
-        let off = rng.random_range(0..=self.pool.len() - self.size);
-        &self.pool[off..off + self.size]
+    pub(crate) fn pick(&self, rng: &mut ChaCha8Rng) -> &[u8] {
+        self.pick_len(rng, self.size)
+    }
+
+    /// `len` bytes (at most the value size), for one YCSB field.
+    pub(crate) fn pick_len(&self, rng: &mut ChaCha8Rng, len: usize) -> &[u8] {
+        let off = rng.random_range(0..=self.pool.len() - len);
+        &self.pool[off..off + len]
     }
 }
 
@@ -65,27 +73,37 @@ impl Live {
     }
 }
 
+fn histogram() -> Histogram<u64> {
+    // 1 ns to 1 hour, 3 significant digits: a few tens of KiB per thread.
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")
+}
+
 /// One measuring thread's tallies.
-struct Tally {
+pub(crate) struct Tally {
     hist: Histogram<u64>,
-    ops: u64,
-    bytes: u64,
-    user_written: u64,
-    not_found: u64,
+    pub(crate) ops: u64,
+    pub(crate) bytes: u64,
+    pub(crate) user_written: u64,
+    pub(crate) not_found: u64,
+    /// Per operation type (the mixed workloads): its count and latency histogram.
+    by_op: BTreeMap<&'static str, (u64, Histogram<u64>)>,
+    /// Workload-specific counts ([`Figures::counters`]).
+    pub(crate) counters: BTreeMap<&'static str, u64>,
     /// When this thread's last operation ended: the phase's clock stops at the latest one
     /// (not when the polling thread notices, which would quantise every figure).
-    finished: Option<Instant>,
+    pub(crate) finished: Option<Instant>,
 }
 
 impl Tally {
-    fn new() -> Tally {
+    pub(crate) fn new() -> Tally {
         Tally {
-            // 1 ns to 1 hour, 3 significant digits: a few tens of KiB per thread.
-            hist: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds"),
+            hist: histogram(),
             ops: 0,
             bytes: 0,
             user_written: 0,
             not_found: 0,
+            by_op: BTreeMap::new(),
+            counters: BTreeMap::new(),
             finished: None,
         }
     }
@@ -96,29 +114,268 @@ impl Tally {
         self.ops += 1;
     }
 
-    fn merge(&mut self, other: Tally) {
+    /// Records one operation of type `op` that started at `started`, in the cell's and the
+    /// type's histograms alike.
+    pub(crate) fn record_op(&mut self, op: &'static str, started: Instant) {
+        let ns = started.elapsed().as_nanos().max(1) as u64;
+        self.hist.saturating_record(ns);
+        self.ops += 1;
+        let (n, hist) = self.by_op.entry(op).or_insert_with(|| (0, histogram()));
+        *n += 1;
+        hist.saturating_record(ns);
+    }
+
+    /// Adds `n` to counter `what`.
+    pub(crate) fn count(&mut self, what: &'static str, n: u64) {
+        *self.counters.entry(what).or_default() += n;
+    }
+
+    pub(crate) fn merge(&mut self, other: Tally) {
         self.hist.add(&other.hist).expect("same bounds");
         self.ops += other.ops;
         self.bytes += other.bytes;
         self.user_written += other.user_written;
         self.not_found += other.not_found;
+        for (op, (n, hist)) in other.by_op {
+            let (mine, h) = self.by_op.entry(op).or_insert_with(|| (0, histogram()));
+            *mine += n;
+            h.add(&hist).expect("same bounds");
+        }
+        for (what, n) in other.counters {
+            self.count(what, n);
+        }
         self.finished = self.finished.max(other.finished);
     }
 }
 
-fn err(phase: &str, e: engine_traits::Error) -> String {
+fn latency(hist: &Histogram<u64>) -> Latency {
+    let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    Latency {
+        p50: us(0.5),
+        p99: us(0.99),
+        p999: us(0.999),
+        max: hist.max() as f64 / 1000.0,
+    }
+}
+
+pub(crate) fn err(phase: &str, e: engine_traits::Error) -> String {
     format!("{phase}: {e}")
 }
 
-/// Runs `spec` against `target` and measures it.
+/// Runs `spec` against `target` and measures it. A workload the target cannot run (one of
+/// its methods answers NotSupported before anything is measured) is [`Outcome::Unavailable`]
+/// with the target's reason, never a figure.
 pub fn run(
     engine: &str,
     target: &dyn Target,
     spec: &Spec,
     progress: Progress<'_>,
-) -> Result<Figures, String> {
+) -> Result<Outcome, String> {
     spec.check()?;
     reset_peak_rss();
+    let cell = Cell {
+        engine,
+        target,
+        spec,
+        progress,
+    };
+    let measured = match spec.workload.family() {
+        Family::DbBench => db_bench(&cell).map(Ok),
+        Family::Ycsb => crate::ycsb::run(&cell),
+        Family::Tikv => crate::tikv::run(&cell),
+    }?;
+    Ok(match measured {
+        Ok(figures) => Outcome::Measured(Box::new(figures)),
+        Err(unavailable) => Outcome::Unavailable(Box::new(NotRun {
+            engine: engine.to_owned(),
+            spec: spec.clone(),
+            unavailable,
+        })),
+    })
+}
+
+/// What every workload's runner gets.
+pub(crate) struct Cell<'a> {
+    pub(crate) engine: &'a str,
+    pub(crate) target: &'a dyn Target,
+    pub(crate) spec: &'a Spec,
+    pub(crate) progress: Progress<'a>,
+}
+
+/// Calls `probe`; a NotSupported answer becomes the reason the cell is unavailable, any other
+/// error fails the cell. The mixed workloads probe every optional [`Target`] method they use
+/// before loading anything, so a target without them costs no time and shows no numbers.
+pub(crate) fn probe<T>(
+    what: &str,
+    probe: impl FnOnce() -> engine_traits::Result<T>,
+) -> Result<Result<(), String>, String> {
+    match probe() {
+        Ok(_) => Ok(Ok(())),
+        Err(e) if e.kind() == ErrorKind::NotSupported => Ok(Err(e.to_string())),
+        Err(e) => Err(err(what, e)),
+    }
+}
+
+/// After the load: flush, then (when asked) wait for compactions. Returns the wait's figure.
+pub(crate) fn settle(cell: &Cell<'_>) -> Result<Option<Measured>, String> {
+    cell.target
+        .flush()
+        .map_err(|e| err("flush after the load", e))?;
+    if !cell.spec.wait_for_compaction {
+        return Ok(None);
+    }
+    (cell.progress)("compaction", 0, 1);
+    let started = Instant::now();
+    let figure = match cell.target.wait_for_compaction() {
+        Ok(()) => Measured::Value(started.elapsed().as_secs_f64()),
+        Err(e) if e.kind() == ErrorKind::NotSupported => Measured::unavailable(e.to_string()),
+        Err(e) => return Err(err("waiting for compactions", e)),
+    };
+    (cell.progress)("compaction", 1, 1);
+    Ok(Some(figure))
+}
+
+/// One measuring thread of a mixed workload: (thread, operations, done so far, stop).
+pub(crate) type Worker<'a> =
+    dyn Fn(usize, u64, &AtomicU64, &AtomicBool) -> Result<Tally, String> + Sync + 'a;
+
+/// The measured phase of the mixed workloads: `work(thread, count, done, stop)` on
+/// `spec.threads` threads, `op_count` split between them, while this thread reports progress
+/// and enforces the duration. Returns the merged tally and the phase's wall time.
+pub(crate) fn measured_phase(
+    cell: &Cell<'_>,
+    work: &Worker<'_>,
+) -> Result<(Tally, Duration), String> {
+    let spec = cell.spec;
+    let total = spec.op_count();
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let deadline = spec.duration_secs.map(Duration::from_secs_f64);
+    let per_thread = total.div_ceil(spec.threads as u64);
+    let started = Instant::now();
+    let tally = std::thread::scope(|s| -> Result<Tally, String> {
+        let workers: Vec<_> = (0..spec.threads)
+            .map(|t| {
+                let (done, stop) = (&done, &stop);
+                let count = per_thread.min(total.saturating_sub(per_thread * t as u64));
+                s.spawn(move || work(t, count, done, stop))
+            })
+            .collect();
+        while !workers.iter().all(|w| w.is_finished()) {
+            std::thread::sleep(Duration::from_millis(50));
+            (cell.progress)(spec.workload.name(), done.load(Ordering::Relaxed), total);
+            if deadline.is_some_and(|d| started.elapsed() >= d) {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let mut tally = Tally::new();
+        for w in workers {
+            tally.merge(
+                w.join()
+                    .map_err(|_| "a benchmark thread panicked".to_owned())??,
+            );
+        }
+        Ok(tally)
+    })?;
+    (cell.progress)(spec.workload.name(), tally.ops, total);
+    let elapsed = tally.finished.map_or(Duration::ZERO, |f| f - started);
+    Ok((tally, elapsed))
+}
+
+/// The figures of a measured phase: throughput and latency from `tally`, write
+/// amplification from the target's statistics since `before` (read after the load), space
+/// amplification from the bytes on disk against `live_bytes`.
+pub(crate) fn figures(
+    cell: &Cell<'_>,
+    tally: Tally,
+    elapsed: Duration,
+    before: Result<(u64, u64), String>,
+    live_bytes: u64,
+    compaction_wait_secs: Option<Measured>,
+) -> Result<Figures, String> {
+    let (spec, target) = (cell.spec, cell.target);
+    // What the measured phase made the engine write, flushed so memtables count too. One
+    // reading of the statistics gives both figures: a second one could include background
+    // work done in between, and write_amp would no longer be engine bytes / user bytes.
+    let (write_amp, engine_bytes_written) = if !spec.workload.writes() {
+        let why = format!(
+            "{} writes nothing in its measured phase",
+            spec.workload.name()
+        );
+        (Measured::unavailable(why), None)
+    } else {
+        target.flush().map_err(|e| err("flush after run", e))?;
+        let after = target.bytes_written().map_err(|e| err("statistics", e))?;
+        match (before, after) {
+            (Ok((_, e0)), Ok((_, e1))) => {
+                let engine = e1.saturating_sub(e0);
+                let amp = if tally.user_written > 0 {
+                    Measured::Value(engine as f64 / tally.user_written as f64)
+                } else {
+                    Measured::unavailable("no user bytes were written")
+                };
+                (amp, Some(engine))
+            }
+            (Err(why), _) | (_, Err(why)) => (Measured::unavailable(why), None),
+        }
+    };
+
+    let (space_amp, disk_bytes) = match target.dir() {
+        Ok(dir) => {
+            let disk = dir_bytes(dir).map_err(|e| format!("measuring {}: {e}", dir.display()))?;
+            let amp = if live_bytes > 0 {
+                Measured::Value(disk as f64 / live_bytes as f64)
+            } else {
+                Measured::unavailable("no live data")
+            };
+            (amp, Some(disk))
+        }
+        Err(why) => (Measured::unavailable(why), None),
+    };
+
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let by_op = tally
+        .by_op
+        .iter()
+        .map(|(op, (n, hist))| {
+            let f = OpFigures {
+                ops: *n,
+                ops_per_sec: *n as f64 / secs,
+                latency_us: latency(hist),
+            };
+            ((*op).to_owned(), f)
+        })
+        .collect();
+    Ok(Figures {
+        engine: cell.engine.to_owned(),
+        spec: spec.clone(),
+        ops: tally.ops,
+        seconds: secs,
+        ops_per_sec: tally.ops as f64 / secs,
+        mb_per_sec: tally.bytes as f64 / secs / 1e6,
+        latency_us: latency(&tally.hist),
+        write_amp,
+        space_amp,
+        peak_rss_bytes: peak_rss(),
+        user_bytes_written: tally.user_written,
+        engine_bytes_written,
+        disk_bytes,
+        live_bytes,
+        not_found: tally.not_found,
+        by_op,
+        counters: tally
+            .counters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect(),
+        compaction_wait_secs,
+    })
+}
+
+/// db_bench's seven workloads.
+fn db_bench(cell: &Cell<'_>) -> Result<Figures, String> {
+    let (target, spec, progress) = (cell.target, cell.spec, cell.progress);
     let values = Values::new(spec.value_size, spec.seed);
     let live = Live::new(spec.num);
     let kv = (spec.key_size + spec.value_size) as u64;
@@ -136,8 +393,12 @@ pub fn run(
                 progress("fill", n, spec.num);
             }
         }
-        target.flush().map_err(|e| err("flush after fill", e))?;
     }
+    let compaction_wait_secs = if spec.workload.needs_fill() {
+        settle(cell)?
+    } else {
+        None
+    };
 
     let before = target.bytes_written().map_err(|e| err("statistics", e))?;
     let total = spec.op_count();
@@ -193,71 +454,15 @@ pub fn run(
         Ok((tally, elapsed))
     })?;
     progress(spec.workload.name(), tally.ops, total);
-
-    // What the measured phase made the engine write, flushed so memtables count too. One
-    // reading of the statistics gives both figures: a second one could include background
-    // work done in between, and write_amp would no longer be engine bytes / user bytes.
-    let (write_amp, engine_bytes_written) = if !spec.workload.writes() {
-        let why = format!(
-            "{} writes nothing in its measured phase",
-            spec.workload.name()
-        );
-        (Measured::unavailable(why), None)
-    } else {
-        target.flush().map_err(|e| err("flush after run", e))?;
-        let after = target.bytes_written().map_err(|e| err("statistics", e))?;
-        match (before, after) {
-            (Ok((_, e0)), Ok((_, e1))) => {
-                let engine = e1.saturating_sub(e0);
-                let amp = if tally.user_written > 0 {
-                    Measured::Value(engine as f64 / tally.user_written as f64)
-                } else {
-                    Measured::unavailable("no user bytes were written")
-                };
-                (amp, Some(engine))
-            }
-            (Err(why), _) | (_, Err(why)) => (Measured::unavailable(why), None),
-        }
-    };
-
     let live_bytes = live.count() * kv;
-    let (space_amp, disk_bytes) = match target.dir() {
-        Ok(dir) => {
-            let disk = dir_bytes(dir).map_err(|e| format!("measuring {}: {e}", dir.display()))?;
-            let amp = if live_bytes > 0 {
-                Measured::Value(disk as f64 / live_bytes as f64)
-            } else {
-                Measured::unavailable("no live data")
-            };
-            (amp, Some(disk))
-        }
-        Err(why) => (Measured::unavailable(why), None),
-    };
-
-    let secs = elapsed.as_secs_f64().max(1e-9);
-    let us = |q: f64| tally.hist.value_at_quantile(q) as f64 / 1000.0;
-    Ok(Figures {
-        engine: engine.to_owned(),
-        spec: spec.clone(),
-        ops: tally.ops,
-        seconds: secs,
-        ops_per_sec: tally.ops as f64 / secs,
-        mb_per_sec: tally.bytes as f64 / secs / 1e6,
-        latency_us: Latency {
-            p50: us(0.5),
-            p99: us(0.99),
-            p999: us(0.999),
-            max: tally.hist.max() as f64 / 1000.0,
-        },
-        write_amp,
-        space_amp,
-        peak_rss_bytes: peak_rss(),
-        user_bytes_written: tally.user_written,
-        engine_bytes_written,
-        disk_bytes,
+    figures(
+        cell,
+        tally,
+        elapsed,
+        before,
         live_bytes,
-        not_found: tally.not_found,
-    })
+        compaction_wait_secs,
+    )
 }
 
 /// One measuring thread: `count` operations starting at key `first` (fillseq) or at random.
@@ -332,6 +537,7 @@ fn measure(
                 tally.bytes += bytes;
             }
             Workload::ReadSeq => unreachable!("handled above"),
+            other => unreachable!("{} is not a db_bench workload", other.name()),
         }
     }
     tally.finished = Some(Instant::now());

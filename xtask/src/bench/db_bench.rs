@@ -194,6 +194,9 @@ pub fn run_all(
                 disk_bytes: None,
                 live_bytes: 0,
                 not_found: 0,
+                by_op: Default::default(),
+                counters: Default::default(),
+                compaction_wait_secs: None,
             });
         }
     }

@@ -618,6 +618,9 @@ mod tests {
             disk_bytes: None,
             live_bytes: 0,
             not_found: 0,
+            by_op: BTreeMap::new(),
+            counters: BTreeMap::new(),
+            compaction_wait_secs: None,
         }
     }
 
