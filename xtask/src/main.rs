@@ -99,11 +99,15 @@ stable engine fails a case; incubating engines are shown but cannot fail it."
         #[arg(long, default_value = "drop", value_parser = ["drop", "torn", "reorder"])]
         cut: String,
     },
-    /// Benchmark engines side by side: db_bench-style workloads, figures, table, JSON and SVG.
+    /// Benchmark engines side by side: db_bench, YCSB and TiKV-shaped workloads, figures,
+    /// table, JSON and SVG.
     #[command(
-        after_help = "Examples:\n  cargo xtask bench --quick\n  cargo xtask bench --engines rocks,rocks_raw --workloads fillrandom,readrandom\n  cargo xtask bench --engines titan,rocks,rocks_blobdb --workloads overwrite --value-sizes 1KiB,4KiB,16KiB\n  cargo xtask bench --quick --db-bench --compare OLD/results.json\n\n\
+        after_help = "Examples:\n  cargo xtask bench --quick\n  cargo xtask bench --engines rocks,rocks_raw --workloads fillrandom,readrandom\n  cargo xtask bench --engines titan,rocks,rocks_blobdb --workloads overwrite --value-sizes 1KiB,4KiB,16KiB\n  cargo xtask bench --quick --db-bench --compare OLD/results.json\n  cargo xtask bench --workloads ycsb-a,ycsb-e,tikv --quick\n  cargo xtask bench --workloads ycsb-b,ycsb-c --field-length 100,400,1600 --wait-for-compaction\n\n\
 Builds in the `bench` profile (optimised), runs one process per engine x workload x value\n\
 size, and writes <target>/bench/<timestamp>/: results.json, table.md and SVG charts.\n\
+The default workloads are db_bench's seven; ycsb-a .. ycsb-f and tikv are selected by name.\n\
+YCSB records are --field-count x --field-length bytes (10 x 100 = YCSB's 1 KB record);\n\
+tikv values are --value-sizes (up to 255 bytes inline in the write CF, as in TiKV).\n\
 Figures are for comparing engines measured in the same run, not for absolute claims."
     )]
     Bench(xtask::bench::Options),

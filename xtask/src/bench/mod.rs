@@ -2,6 +2,8 @@
 //! process per cell (engine x workload x value size), and writes the run to
 //! `<target>/bench/<timestamp>/`: `results.json`, `table.md` and SVG charts. Cells of the same
 //! workload and value size run back to back, so their ratios are measured side by side.
+//! db_bench's workloads and `tikv` run at the value sizes; YCSB's at the record sizes
+//! `--field-count` x each `--field-length`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use engine_bench::{Figures, Job, Measured, Spec, Workload};
+use engine_bench::{Distribution, Family, Figures, Job, Measured, NotRun, Outcome, Spec, Workload};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -26,12 +28,29 @@ pub struct Options {
     /// Bench targets: engines and baselines such as rocks_raw (default: all).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub engines: Vec<String>,
-    /// db_bench workload names (default: all seven).
+    /// Workloads: db_bench's (fillseq, fillrandom, overwrite, readrandom, seekrandom, readseq,
+    /// readwhilewriting), YCSB's ycsb-a .. ycsb-f, and tikv (default: db_bench's seven).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub workloads: Vec<String>,
-    /// Value sizes such as 100,1KiB,16KiB (default: 100 B to 64 KiB; --quick: 1 and 16 KiB).
+    /// Value sizes of db_bench's workloads and tikv, such as 100,1KiB,16KiB (default: 100 B
+    /// to 64 KiB; --quick: 1 and 16 KiB).
     #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = parse_size)]
     pub value_sizes: Vec<usize>,
+    /// YCSB: fields per record (YCSB's fieldcount).
+    #[arg(long, default_value_t = 10)]
+    pub field_count: usize,
+    /// YCSB: bytes per field (YCSB's fieldlength); a list gives one record size each, e.g.
+    /// 100,400,1600 with 10 fields: 1 KB, 4 KB, 16 KB records (default: 100).
+    #[arg(long, value_delimiter = ',', value_name = "BYTES", value_parser = parse_field_length)]
+    pub field_length: Vec<usize>,
+    /// YCSB and tikv: how records are picked, uniform, zipfian or latest (YCSB's
+    /// requestdistribution; default: the workload's own, zipfian and latest for ycsb-d).
+    #[arg(long, value_name = "NAME", value_parser = parse_distribution)]
+    pub distribution: Option<Distribution>,
+    /// Wait for compactions after the fill, before the measured phase (settled reads):
+    /// targets that cannot wait say so in the figures.
+    #[arg(long)]
+    pub wait_for_compaction: bool,
     /// Key count (default: by value size, about 256 MiB of data; --quick: 64 MiB).
     #[arg(long)]
     pub num: Option<u64>,
@@ -82,6 +101,10 @@ pub struct Results {
     /// Every run of every cell, in run order.
     #[serde(default)]
     pub runs: Vec<Figures>,
+    /// Cells a target cannot run (a baseline without multi-CF batches asked for tikv): the
+    /// reason, no figures.
+    #[serde(default)]
+    pub not_run: Vec<NotRun>,
 }
 
 /// The run's circumstances, for the docs page and for `--compare`.
@@ -136,6 +159,21 @@ pub fn parse_size(s: &str) -> Result<usize> {
     Ok(n * mult)
 }
 
+/// Parses one `--field-length`: a size like `--value-sizes` takes, named as a field length.
+pub fn parse_field_length(s: &str) -> Result<usize> {
+    parse_size(s)
+        .map_err(|_| anyhow::anyhow!("field length {s:?} is not a positive size like 100 or 1KiB"))
+}
+
+/// Parses `--distribution`.
+pub fn parse_distribution(s: &str) -> Result<Distribution> {
+    Distribution::parse(s.trim()).with_context(|| {
+        format!(
+            "distribution {s:?} is not one of uniform, zipfian, latest (YCSB's requestdistribution)"
+        )
+    })
+}
+
 /// A size for people: `16 KiB`.
 pub fn show_size(n: usize) -> String {
     if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
@@ -147,9 +185,25 @@ pub fn show_size(n: usize) -> String {
     }
 }
 
-/// The spec of one cell, from the options.
+/// The value column of a cell: the value size, or for YCSB the record's fields.
+pub fn show_value(spec: &Spec) -> String {
+    if spec.workload.family() == Family::Ycsb {
+        format!("{}x{} B", spec.ycsb.field_count, spec.ycsb.field_length)
+    } else {
+        show_size(spec.value_size)
+    }
+}
+
+/// The spec of one cell, from the options. `value_size` is the value of db_bench's workloads
+/// and tikv, and the record size (`field_count` x a field length) of YCSB's.
 pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
-    let key_size = opts.key_size.unwrap_or(16);
+    let family = workload.family();
+    // db_bench keys are `key_size` bytes; YCSB's are "user" and about 19 digits, tikv's are
+    // 19-byte row keys: for the key count, count them as 24.
+    let key_size = match family {
+        Family::DbBench => opts.key_size.unwrap_or(16),
+        _ => 24,
+    };
     let kv = (key_size + value_size) as u64;
     // About 64 MiB of data per cell in quick mode (the whole run stays within minutes),
     // 256 MiB otherwise: four memtables' worth, and a 5 s overwrite writes several times that,
@@ -162,9 +216,30 @@ pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
         };
         (bytes / kv).clamp(1000, most)
     });
-    let mut spec = Spec::new(workload, num, value_size);
+    let mut spec = match family {
+        Family::DbBench => {
+            let mut spec = Spec::new(workload, num, value_size);
+            spec.key_size = key_size;
+            spec
+        }
+        Family::Ycsb => {
+            let fields = opts.field_count;
+            // A field count of 0 gives an empty record, which the spec's check refuses.
+            let length = value_size.checked_div(fields).unwrap_or(0);
+            Spec::ycsb(workload, num, fields, length)
+        }
+        Family::Tikv => Spec::tikv(num, value_size),
+    };
+    if family != Family::DbBench {
+        // Kept when given, so the spec's check says it does not apply.
+        spec.key_size = opts.key_size.unwrap_or(0);
+        if let Some(d) = opts.distribution {
+            spec.ycsb.request_distribution = Some(d);
+            spec.tikv.distribution = d;
+        }
+    }
+    spec.wait_for_compaction = opts.wait_for_compaction;
     spec.ops = opts.ops.unwrap_or(0);
-    spec.key_size = key_size;
     spec.duration_secs = Some(opts.duration.unwrap_or(if opts.quick { 1.0 } else { 5.0 }));
     spec.threads = opts.threads.max(1);
     spec.sync = opts.sync;
@@ -172,36 +247,67 @@ pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
     spec
 }
 
-/// Runs the benchmark; returns whether every cell ran.
-pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
-    let workloads: Vec<Workload> = if opts.workloads.is_empty() {
-        Workload::ALL.to_vec()
-    } else {
-        opts.workloads
-            .iter()
-            .map(|w| {
-                Workload::parse(w).with_context(|| {
-                    let all: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
-                    format!("unknown workload {w:?}; known: {}", all.join(", "))
-                })
+/// The workloads asked for, in order.
+pub fn workloads(opts: &Options) -> Result<Vec<Workload>> {
+    if opts.workloads.is_empty() {
+        return Ok(Workload::ALL.to_vec());
+    }
+    opts.workloads
+        .iter()
+        .map(|w| {
+            Workload::parse(w.trim()).with_context(|| {
+                let all: Vec<&str> = Workload::EVERY.iter().map(|w| w.name()).collect();
+                format!("unknown workload {w:?}; known: {}", all.join(", "))
             })
-            .collect::<Result<_>>()?
-    };
-    let value_sizes = if !opts.value_sizes.is_empty() {
+        })
+        .collect()
+}
+
+/// The value sizes of db_bench's workloads and tikv.
+pub fn value_sizes(opts: &Options) -> Vec<usize> {
+    if !opts.value_sizes.is_empty() {
         opts.value_sizes.clone()
     } else if opts.quick {
         vec![1 << 10, 16 << 10]
     } else {
         vec![100, 1 << 10, 4 << 10, 16 << 10, 64 << 10]
-    };
-    // Fail before the build and an hour of benchmarking, not in every cell after it.
-    for &v in &value_sizes {
-        for &w in &workloads {
-            spec_for(opts, w, v)
-                .check()
-                .map_err(|e| anyhow::anyhow!("bench parameters: {e}"))?;
+    }
+}
+
+/// Every cell's spec, in run order (before the engines are multiplied in): per value size
+/// its db_bench and tikv workloads, then per YCSB record size its YCSB workloads. Each spec
+/// is checked, so bad parameters fail before the build and an hour of benchmarking.
+pub fn plan(opts: &Options) -> Result<Vec<Spec>> {
+    let workloads = workloads(opts)?;
+    let mut specs = Vec::new();
+    for v in value_sizes(opts) {
+        for &w in workloads.iter().filter(|w| w.family() != Family::Ycsb) {
+            specs.push(spec_for(opts, w, v));
         }
     }
+    let field_lengths = if opts.field_length.is_empty() {
+        vec![100]
+    } else {
+        opts.field_length.clone()
+    };
+    for l in field_lengths {
+        for &w in workloads.iter().filter(|w| w.family() == Family::Ycsb) {
+            specs.push(spec_for(opts, w, opts.field_count * l));
+        }
+    }
+    for spec in &specs {
+        spec.check()
+            .map_err(|e| anyhow::anyhow!("bench parameters: {e}"))?;
+    }
+    Ok(specs)
+}
+
+/// Runs the benchmark; returns whether every cell ran (a cell a target cannot run is
+/// reported, not a failure).
+pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
+    let workloads = workloads(opts)?;
+    let value_sizes = value_sizes(opts);
+    let specs = plan(opts)?;
     if let Some(old) = &opts.compare {
         load_results(old)?;
     }
@@ -218,13 +324,11 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     // Same workload and value size back to back, repeated with the engine order rotated, so
     // no engine always runs first (on a cold page cache) or right after a heavy neighbour.
     let repeat = opts.repeat.unwrap_or(if opts.quick { 1 } else { 3 }).max(1);
-    let mut cells: Vec<(Workload, usize, &BenchTarget)> = Vec::new();
-    for &v in &value_sizes {
-        for &w in &workloads {
-            for r in 0..repeat {
-                let n = targets.len();
-                cells.extend((0..n).map(|i| (w, v, &targets[(i + r) % n])));
-            }
+    let mut cells: Vec<(&Spec, &BenchTarget)> = Vec::new();
+    for spec in &specs {
+        for r in 0..repeat {
+            let n = targets.len();
+            cells.extend((0..n).map(|i| (spec, &targets[(i + r) % n])));
         }
     }
     let multi = MultiProgress::new();
@@ -247,19 +351,29 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
 
     let started = Instant::now();
     let mut figures = Vec::new();
+    let mut not_run: Vec<NotRun> = Vec::new();
     let mut failures = Vec::new();
-    for (i, (workload, value_size, target)) in cells.iter().enumerate() {
-        let spec = spec_for(opts, *workload, *value_size);
+    for (i, (spec, target)) in cells.iter().enumerate() {
         let label = format!(
             "{} {} {}",
             target.name,
-            workload.name(),
-            show_size(*value_size)
+            spec.workload.name(),
+            show_value(spec)
         );
         cell_bar.set_message(label.clone());
         let cell_dir = out.join("cells").join(format!("{i:03}"));
-        match run_cell(target, &spec, &cell_dir, &cell_bar) {
-            Ok(f) => {
+        match run_cell(target, spec, &cell_dir, &cell_bar) {
+            Ok(Outcome::Unavailable(n)) => {
+                multi.suspend(|| eprintln!("NOT RUN {label}: {}", n.unavailable));
+                if !not_run
+                    .iter()
+                    .any(|o| o.engine == n.engine && o.spec == n.spec)
+                {
+                    not_run.push(*n);
+                }
+            }
+            Ok(Outcome::Measured(f)) => {
+                let f = *f;
                 if overall.is_hidden() {
                     eprintln!(
                         "[{}/{}] {label}: {:.0} ops/s",
@@ -281,7 +395,13 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     cell_bar.finish_and_clear();
 
     if opts.db_bench {
-        match db_bench::run_all(ws, opts, &workloads, &value_sizes, &out) {
+        // db_bench has no YCSB or tikv workload to put beside ours.
+        let ours: Vec<Workload> = workloads
+            .iter()
+            .copied()
+            .filter(|w| w.family() == Family::DbBench)
+            .collect();
+        match db_bench::run_all(ws, opts, &ours, &value_sizes, &out) {
             Ok(more) => figures.extend(more),
             Err(e) => failures.push(format!("db_bench: {e:#}")),
         }
@@ -302,6 +422,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
         },
         figures,
         runs,
+        not_run,
     };
     std::fs::write(
         out.join("results.json"),
@@ -326,6 +447,15 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     );
     for c in &charts {
         println!("  chart {}", c.display());
+    }
+    for n in &results.not_run {
+        println!(
+            "NOT RUN {} {} {}: {}",
+            n.engine,
+            n.spec.workload.name(),
+            show_value(&n.spec),
+            n.unavailable
+        );
     }
     for f in &failures {
         println!("FAILED {f}");
@@ -402,8 +532,8 @@ fn build_and_list(ws: &Workspace, only: &[String], profile: &str) -> Result<Vec<
     Ok(targets)
 }
 
-/// Runs one cell in its own process and reads its figures.
-fn run_cell(target: &BenchTarget, spec: &Spec, dir: &Path, bar: &ProgressBar) -> Result<Figures> {
+/// Runs one cell in its own process and reads its figures (or why it has none).
+fn run_cell(target: &BenchTarget, spec: &Spec, dir: &Path, bar: &ProgressBar) -> Result<Outcome> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let job = Job {
         engine: target.name.clone(),
@@ -447,10 +577,12 @@ fn run_cell(target: &BenchTarget, spec: &Spec, dir: &Path, bar: &ProgressBar) ->
 
 /// One figure per (engine, workload, value size): the run with the median ops/s.
 pub fn median_runs(runs: &[Figures]) -> Vec<Figures> {
-    let mut groups: BTreeMap<(String, Workload, usize), Vec<&Figures>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, CellKey), Vec<&Figures>> = BTreeMap::new();
     for f in runs {
-        let (w, v) = cell_key(f);
-        groups.entry((f.engine.clone(), w, v)).or_default().push(f);
+        groups
+            .entry((f.engine.clone(), cell_key(f)))
+            .or_default()
+            .push(f);
     }
     groups
         .into_values()
@@ -476,9 +608,18 @@ fn fmt_measured(m: &Measured, scale: f64, digits: usize) -> String {
     }
 }
 
+/// What makes cells comparable: workload, value size, and for YCSB the field length (10 x
+/// 100 and 5 x 200 are both 1000-byte records, not the same cell).
+type CellKey = (Workload, usize, usize);
+
 /// The cell key of a figure.
-fn cell_key(f: &Figures) -> (Workload, usize) {
-    (f.spec.workload, f.spec.value_size)
+fn cell_key(f: &Figures) -> CellKey {
+    let fields = if f.spec.workload.family() == Family::Ycsb {
+        f.spec.ycsb.field_length
+    } else {
+        0
+    };
+    (f.spec.workload, f.spec.value_size, fields)
 }
 
 /// The run as a markdown table, grouped by workload and value size, with each engine's
@@ -507,7 +648,7 @@ pub fn table_markdown(r: &Results) -> String {
             s,
             "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
             f.spec.workload.name(),
-            show_size(f.spec.value_size),
+            show_value(&f.spec),
             f.engine,
             f.ops_per_sec,
             f.mb_per_sec,
@@ -519,6 +660,55 @@ pub fn table_markdown(r: &Results) -> String {
             fmt_measured(&f.peak_rss_bytes, (1 << 20) as f64, 0),
             ratio
         );
+    }
+    for n in &r.not_run {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | not supported | | | | | | | | |",
+            n.spec.workload.name(),
+            show_value(&n.spec),
+            n.engine
+        );
+    }
+    let mixed: Vec<&Figures> = r.figures.iter().filter(|f| !f.by_op.is_empty()).collect();
+    if !mixed.is_empty() {
+        // YCSB's and tikv's operation types: tikv's txn row is transactions/s.
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "| workload | value | engine | operation | ops/s | p50 µs | p99 µs | p99.9 µs |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---:|---:|---:|---:|");
+        let mut mixed = mixed;
+        mixed.sort_by_key(|f| (cell_key(f), f.engine.clone()));
+        for f in mixed {
+            for (op, o) in &f.by_op {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {op} | {:.0} | {:.1} | {:.1} | {:.1} |",
+                    f.spec.workload.name(),
+                    show_value(&f.spec),
+                    f.engine,
+                    o.ops_per_sec,
+                    o.latency_us.p50,
+                    o.latency_us.p99,
+                    o.latency_us.p999
+                );
+            }
+        }
+    }
+    if !r.not_run.is_empty() {
+        let _ = writeln!(s);
+        for n in &r.not_run {
+            let _ = writeln!(
+                s,
+                "- not run: {} {} {}: {}",
+                n.engine,
+                n.spec.workload.name(),
+                show_value(&n.spec),
+                n.unavailable
+            );
+        }
     }
     s
 }
@@ -544,7 +734,7 @@ pub fn compare_markdown(old: &Results, new: &Results) -> String {
             s,
             "| {} | {} | {} | {:.2}x | {:.2}x |",
             f.spec.workload.name(),
-            show_size(f.spec.value_size),
+            show_value(&f.spec),
             f.engine,
             f.ops_per_sec / o.ops_per_sec,
             f.latency_us.p99 / o.latency_us.p99.max(1e-9)
@@ -637,6 +827,7 @@ mod tests {
             },
             runs: figures.clone(),
             figures,
+            not_run: Vec::new(),
         }
     }
 
@@ -741,6 +932,157 @@ mod tests {
         };
         let e = run(&ws, &opts).unwrap_err().to_string();
         assert!(e.contains("fillsequential") && e.contains("fillseq"), "{e}");
+    }
+
+    /// The command line as `cargo xtask bench` parses it.
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            bench: Options,
+        }
+        let argv = std::iter::once("bench").chain(args.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(argv).map(|c| c.bench)
+    }
+
+    #[test]
+    fn ycsb_and_tikv_workloads_parse_and_plan() {
+        let opts = parse(&["--workloads", "ycsb-a,ycsb-e,tikv", "--quick"]).unwrap();
+        let specs = plan(&opts).unwrap();
+        let cells: Vec<(&str, String)> = specs
+            .iter()
+            .map(|s| (s.workload.name(), show_value(s)))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ("tikv", "1 KiB".to_owned()),
+                ("tikv", "16 KiB".to_owned()),
+                ("ycsb-a", "10x100 B".to_owned()),
+                ("ycsb-e", "10x100 B".to_owned()),
+            ],
+            "tikv at the value sizes, YCSB at YCSB's default record"
+        );
+        let e = specs
+            .iter()
+            .find(|s| s.workload == Workload::YcsbE)
+            .unwrap();
+        assert_eq!(
+            (e.value_size, e.key_size, e.max_scan_length()),
+            (1000, 0, 100)
+        );
+        assert_eq!(e.request_distribution(), Distribution::Zipfian);
+        assert_eq!(e.duration_secs, Some(1.0));
+        assert!(!e.wait_for_compaction);
+    }
+
+    #[test]
+    fn record_size_distribution_and_settling_flags_reach_the_spec() {
+        let opts = parse(&[
+            "--workloads",
+            "ycsb-c,ycsb-d,tikv",
+            "--field-count",
+            "4",
+            "--field-length",
+            "256,1KiB",
+            "--value-sizes",
+            "100",
+            "--distribution",
+            "uniform",
+            "--wait-for-compaction",
+        ])
+        .unwrap();
+        let specs = plan(&opts).unwrap();
+        let ycsb: Vec<(Workload, usize, usize)> = specs
+            .iter()
+            .filter(|s| s.workload.family() == Family::Ycsb)
+            .map(|s| (s.workload, s.ycsb.field_count, s.ycsb.field_length))
+            .collect();
+        assert_eq!(
+            ycsb,
+            [
+                (Workload::YcsbC, 4, 256),
+                (Workload::YcsbD, 4, 256),
+                (Workload::YcsbC, 4, 1024),
+                (Workload::YcsbD, 4, 1024),
+            ]
+        );
+        assert!(specs.iter().all(|s| s.wait_for_compaction));
+        let d = specs
+            .iter()
+            .find(|s| s.workload == Workload::YcsbD)
+            .unwrap();
+        assert_eq!(
+            d.request_distribution(),
+            Distribution::Uniform,
+            "overrides latest"
+        );
+        let tikv = specs.iter().find(|s| s.workload == Workload::Tikv).unwrap();
+        assert_eq!(
+            (tikv.value_size, tikv.tikv.distribution),
+            (100, Distribution::Uniform)
+        );
+    }
+
+    #[test]
+    fn bad_ycsb_parameters_name_the_input() {
+        let e = parse(&["--field-length", "wide"]).unwrap_err().to_string();
+        assert!(e.contains("field length \"wide\""), "{e}");
+        let e = parse(&["--distribution", "gaussian"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gaussian") && e.contains("zipfian"), "{e}");
+        let opts = parse(&["--workloads", "ycsb-b", "--key-size", "32"]).unwrap();
+        let e = plan(&opts).unwrap_err().to_string();
+        assert!(e.contains("key_size 32") && e.contains("ycsb-b"), "{e}");
+        let opts = parse(&["--workloads", "ycsb-z"]).unwrap();
+        let e = plan(&opts).unwrap_err().to_string();
+        assert!(
+            e.contains("ycsb-z") && e.contains("ycsb-f") && e.contains("tikv"),
+            "{e}"
+        );
+        let opts = parse(&["--workloads", "ycsb-a", "--field-count", "0"]).unwrap();
+        let e = plan(&opts).unwrap_err().to_string();
+        assert!(e.contains("field_count 0"), "{e}");
+    }
+
+    #[test]
+    fn the_table_shows_transactions_per_second_and_cells_not_run() {
+        let mut tikv = figure("rocks", Workload::Tikv, 1024, 500.0);
+        tikv.spec = Spec::tikv(1000, 1024);
+        for (op, rate) in [("txn", 200.0), ("get", 300.0)] {
+            tikv.by_op.insert(
+                op.to_owned(),
+                engine_bench::OpFigures {
+                    ops: (rate * tikv.seconds) as u64,
+                    ops_per_sec: rate,
+                    latency_us: tikv.latency_us.clone(),
+                },
+            );
+        }
+        let mut r = results(vec![tikv]);
+        r.not_run.push(NotRun {
+            engine: "rocks_raw".into(),
+            spec: Spec::tikv(1000, 1024),
+            unavailable:
+                "not supported: write_batch (atomic multi-CF batches) on bench target rocks_raw"
+                    .into(),
+        });
+        let t = table_markdown(&r);
+        assert!(t.contains("| tikv | 1 KiB | rocks | txn | 200 |"), "{t}");
+        assert!(t.contains("| tikv | 1 KiB | rocks | get | 300 |"), "{t}");
+        assert!(
+            t.contains("| tikv | 1 KiB | rocks_raw | not supported |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("- not run: rocks_raw tikv 1 KiB: not supported: write_batch"),
+            "{t}"
+        );
+        // And results.json keeps both, readable back.
+        let back: Results = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.not_run, r.not_run);
+        assert_eq!(back.figures[0].by_op, r.figures[0].by_op);
     }
 
     #[test]
