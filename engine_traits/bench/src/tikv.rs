@@ -805,7 +805,165 @@ fn thread(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
     use super::*;
+    use crate::Workload;
+
+    /// Three CFs in one ordered map, keyed by (CF, key): enough of a target to watch what
+    /// the MVCC steps leave behind.
+    /// (CF, key) -> value.
+    type Entries = BTreeMap<(String, Vec<u8>), Vec<u8>>;
+
+    #[derive(Default)]
+    struct Cfs(Mutex<Entries>);
+
+    impl Cfs {
+        fn keys(&self, cf: &str) -> Vec<Vec<u8>> {
+            let map = self.0.lock().unwrap();
+            map.keys()
+                .filter(|(c, _)| c == cf)
+                .map(|(_, k)| k.clone())
+                .collect()
+        }
+    }
+
+    impl Target for Cfs {
+        fn put(&self, _: &[u8], _: &[u8], _: bool) -> engine_traits::Result<()> {
+            unreachable!("tikv writes batches")
+        }
+        fn get(&self, _: &[u8]) -> engine_traits::Result<Option<usize>> {
+            unreachable!("tikv reads with get_cf")
+        }
+        fn seek(&self, _: &[u8], _: usize) -> engine_traits::Result<(u64, u64)> {
+            unreachable!("tikv seeks with seek_cf")
+        }
+        fn scan(&self, _: &mut dyn FnMut(usize)) -> engine_traits::Result<()> {
+            unreachable!("tikv does not scan everything")
+        }
+        fn flush(&self) -> engine_traits::Result<()> {
+            Ok(())
+        }
+        fn bytes_written(&self) -> engine_traits::Result<Result<(u64, u64), String>> {
+            Ok(Err("no statistics".into()))
+        }
+        fn dir(&self) -> Result<&Path, String> {
+            Err("in memory".into())
+        }
+        fn get_cf(&self, cf: &str, key: &[u8]) -> engine_traits::Result<Option<Vec<u8>>> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .get(&(cf.to_owned(), key.to_vec()))
+                .cloned())
+        }
+        fn seek_cf(
+            &self,
+            cf: &str,
+            from: &[u8],
+            each: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        ) -> engine_traits::Result<()> {
+            let map = self.0.lock().unwrap().clone();
+            for ((c, k), v) in map.range((cf.to_owned(), from.to_vec())..) {
+                if c != cf || !each(k, v) {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        fn write_batch(&self, writes: &[CfWrite], _: bool) -> engine_traits::Result<()> {
+            let mut map = self.0.lock().unwrap();
+            for w in writes {
+                match w {
+                    CfWrite::Put { cf, key, value } => {
+                        map.insert((cf.to_string(), key.clone()), value.clone());
+                    }
+                    CfWrite::Delete { cf, key } => {
+                        map.remove(&(cf.to_string(), key.clone()));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn quiet(_: &str, _: u64, _: u64) {}
+
+    #[test]
+    fn transactions_version_rows_and_gc_keeps_the_newest_below_the_safe_point() {
+        let target = Cfs::default();
+        let mut spec = crate::tiny_spec(Workload::Tikv);
+        spec.num = 10;
+        spec.tikv.keys_per_txn = 2;
+        spec.tikv.gc_rows = 10;
+        spec.tikv.gc_lag_ts = 1;
+        let cell = Cell {
+            engine: "cfs",
+            target: &target,
+            spec: &spec,
+            progress: &quiet,
+        };
+        let mvcc = Mvcc {
+            target: &target,
+            spec: &spec,
+            tso: AtomicU64::new(0),
+            latches: (0..8).map(|_| Mutex::new(())).collect(),
+            active: vec![AtomicU64::new(u64::MAX)],
+            gc_cursor: AtomicU64::new(0),
+        };
+        let values = Values::new(spec.value_size, 1);
+        mvcc.load(&cell, &values).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut tally = Tally::new();
+        for _ in 0..5 {
+            mvcc.txn(&[3, 7], &values, &mut rng, &mut tally).unwrap();
+        }
+        let row3 = encoded_row(3);
+        let versions = |cf: &str| {
+            target
+                .keys(cf)
+                .into_iter()
+                .filter(|k| split_ts(k).is_some_and(|(u, _)| u == row3.as_slice()))
+                .count()
+        };
+        assert_eq!(
+            (versions(CF_WRITE), versions(CF_DEFAULT)),
+            (6, 6),
+            "load + 5 commits"
+        );
+        assert!(
+            target.keys(CF_LOCK).is_empty(),
+            "every lock is gone after its commit"
+        );
+        // A read at the load's commit sees the loaded version, a fresh one the newest.
+        let loaded = mvcc.visible(&row3, 2).unwrap().unwrap();
+        assert_eq!(loaded.start_ts, 1);
+        let newest = mvcc.visible(&row3, u64::MAX).unwrap().unwrap();
+        assert!(newest.start_ts > 1);
+
+        // The safe point is one timestamp behind the newest, which is the last commit: that
+        // commit is above it, and the one before is the newest at or below it; both stay.
+        mvcc.gc(&mut tally).unwrap();
+        assert_eq!(
+            tally.counters["gc_versions_deleted"], 8,
+            "4 old versions of rows 3 and 7"
+        );
+        assert_eq!((versions(CF_WRITE), versions(CF_DEFAULT)), (2, 2));
+        // One more timestamp (a read's) and the last commit is at the safe point: it alone
+        // stays.
+        mvcc.next_ts();
+        mvcc.gc(&mut tally).unwrap();
+        assert_eq!(tally.counters["gc_versions_deleted"], 10);
+        assert_eq!((versions(CF_WRITE), versions(CF_DEFAULT)), (1, 1));
+        let after = mvcc.visible(&row3, u64::MAX).unwrap().unwrap();
+        assert_eq!(after, newest, "GC kept the version reads see");
+        mvcc.get(0, 3, &mut tally).unwrap();
+        assert_eq!(tally.not_found, 0);
+        // Untouched rows keep their one version.
+        assert_eq!(target.keys(CF_WRITE).len(), 10);
+    }
 
     #[test]
     fn memcomparable_groups_of_eight_with_markers() {
