@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use check::check_figures;
 pub use run::{dir_bytes, format_key, run};
-pub use spec::{Figures, Latency, Measured, Spec, Workload};
+pub use spec::{Counter, Figures, Latency, Measured, Spec, Workload};
 pub use target::{EngineTarget, Target};
 
 /// The environment variable that names a job file: run one cell.

@@ -1,6 +1,7 @@
 //! Runs one cell: fill (untimed) when the workload needs it, then the measured phase on
 //! `spec.threads` threads, then the figures.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -9,7 +10,7 @@ use hdrhistogram::Histogram;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::spec::{Figures, Latency, Measured, Spec, Workload};
+use crate::spec::{Counter, Figures, Latency, Measured, Spec, Workload};
 use crate::target::Target;
 
 /// Progress callback: (phase, done, total).
@@ -140,6 +141,7 @@ pub fn run(
     }
 
     let before = target.bytes_written().map_err(|e| err("statistics", e))?;
+    let counters_before = target.counters().map_err(|e| err("counters", e))?;
     let total = spec.op_count();
     let done = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
@@ -220,6 +222,11 @@ pub fn run(
         }
     };
 
+    // After the flush above, so a writing workload's counters include making its writes
+    // durable, as its write amplification does.
+    let counters_after = target.counters().map_err(|e| err("counters", e))?;
+    let counters = counter_deltas(&counters_before, &counters_after, tally.ops)?;
+
     let live_bytes = live.count() * kv;
     let (space_amp, disk_bytes) = match target.dir() {
         Ok(dir) => {
@@ -257,7 +264,41 @@ pub fn run(
         disk_bytes,
         live_bytes,
         not_found: tally.not_found,
+        counters,
     })
+}
+
+/// Each counter's growth between two readings, per 1000 of `ops`. A counter that shrinks or
+/// vanishes is the engine's bug, reported as such rather than as a negative figure.
+fn counter_deltas(
+    before: &[(&'static str, u64)],
+    after: &[(&'static str, u64)],
+    ops: u64,
+) -> Result<BTreeMap<String, Counter>, String> {
+    let mut out = BTreeMap::new();
+    for &(name, b) in before {
+        let a = after
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, a)| a)
+            .ok_or_else(|| format!("counter {name} disappeared during the run"))?;
+        let delta = a
+            .checked_sub(b)
+            .ok_or_else(|| format!("counter {name} went down from {b} to {a}"))?;
+        let per_1000_ops = if ops > 0 {
+            delta as f64 * 1000.0 / ops as f64
+        } else {
+            0.0
+        };
+        out.insert(
+            name.to_owned(),
+            Counter {
+                delta,
+                per_1000_ops,
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// One measuring thread: `count` operations starting at key `first` (fillseq) or at random.
@@ -409,6 +450,22 @@ mod tests {
         format_key(&mut b, 10);
         assert_eq!(&a, b"0000000000000009");
         assert!(a < b);
+    }
+
+    #[test]
+    fn counters_report_growth_per_thousand_ops() {
+        let got = counter_deltas(&[("requests", 10)], &[("requests", 60)], 2000).unwrap();
+        assert_eq!(
+            got["requests"],
+            Counter {
+                delta: 50,
+                per_1000_ops: 25.0
+            }
+        );
+        let e = counter_deltas(&[("requests", 10)], &[("requests", 9)], 1).unwrap_err();
+        assert!(e.contains("requests went down from 10 to 9"), "{e}");
+        let e = counter_deltas(&[("requests", 1)], &[], 1).unwrap_err();
+        assert!(e.contains("requests disappeared"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! What one benchmark cell is asked to do ([`Spec`]) and what it reports ([`Figures`]). Both
 //! are JSON: `cargo xtask bench` writes the first and reads the second.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A db_bench-style workload. The names are db_bench's, so a figure can be put beside the
@@ -238,4 +240,17 @@ pub struct Figures {
     pub live_bytes: u64,
     /// Point reads that found nothing (a bug for readrandom over a filled engine).
     pub not_found: u64,
+    /// The engine's own counters over the measured phase (its flush included for writing
+    /// workloads), by name; empty when the engine has none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, Counter>,
+}
+
+/// How much one engine counter grew in the measured phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Counter {
+    /// The growth.
+    pub delta: u64,
+    /// `delta` per 1000 measured operations: the figure to compare between engines.
+    pub per_1000_ops: f64,
 }

@@ -24,6 +24,11 @@ pub trait Target: Send + Sync {
     fn bytes_written(&self) -> engine_traits::Result<Result<(u64, u64), String>>;
     /// The directory the target keeps its files in, or why it has none.
     fn dir(&self) -> Result<&Path, String>;
+    /// The engine's own cumulative counters (see `engine_traits::Statistics::counters`);
+    /// none unless the target has some.
+    fn counters(&self) -> engine_traits::Result<Vec<(&'static str, u64)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// An engine through `engine_traits`.
@@ -96,6 +101,13 @@ impl<E: KvEngine> Target for EngineTarget<E> {
                 "engine {} does not declare statistics",
                 self.name
             ))),
+        }
+    }
+
+    fn counters(&self) -> engine_traits::Result<Vec<(&'static str, u64)>> {
+        match self.engine.as_statistics() {
+            Some(s) => s.counters(),
+            None => Ok(Vec::new()),
         }
     }
 

@@ -194,6 +194,7 @@ pub fn run_all(
                 disk_bytes: None,
                 live_bytes: 0,
                 not_found: 0,
+                counters: Default::default(),
             });
         }
     }
