@@ -11,6 +11,8 @@ struct Check {
     debian: &'static str,
     /// The crate that provides it (`cargo install --locked`), or "".
     cargo_install: &'static str,
+    /// The Python requirement that provides it (`python3 -m pip install`), or "".
+    pip: &'static str,
     /// Whether the test suites need it (optional tools only speed things up or serve one
     /// command).
     required: bool,
@@ -55,13 +57,14 @@ fn has_libclang() -> bool {
     })
 }
 
-const CHECKS: [Check; 9] = [
+const CHECKS: [Check; 10] = [
     Check {
         what: "cargo",
         why: "builds everything",
         present: || has_command("cargo"),
         debian: "",
         cargo_install: "",
+        pip: "",
         required: true,
     },
     Check {
@@ -70,6 +73,7 @@ const CHECKS: [Check; 9] = [
         present: || has_command("clang"),
         debian: "clang",
         cargo_install: "",
+        pip: "",
         required: true,
     },
     Check {
@@ -78,6 +82,7 @@ const CHECKS: [Check; 9] = [
         present: has_libclang,
         debian: "libclang-dev",
         cargo_install: "",
+        pip: "",
         required: true,
     },
     Check {
@@ -86,6 +91,7 @@ const CHECKS: [Check; 9] = [
         present: || has_command("fiu-run") && has_command("fiu-ctrl"),
         debian: "fiu-utils libfiu-dev",
         cargo_install: "",
+        pip: "",
         required: true,
     },
     Check {
@@ -94,6 +100,7 @@ const CHECKS: [Check; 9] = [
         present: || std::path::Path::new("/dev/fuse").exists() && has_command("fusermount3"),
         debian: "fuse3",
         cargo_install: "",
+        pip: "",
         required: false,
     },
     Check {
@@ -102,6 +109,7 @@ const CHECKS: [Check; 9] = [
         present: || crate::cargo::ccache_dir().is_some(),
         debian: "ccache",
         cargo_install: "",
+        pip: "",
         required: false,
     },
     Check {
@@ -110,6 +118,7 @@ const CHECKS: [Check; 9] = [
         present: || has_command("db_bench"),
         debian: "rocksdb-tools",
         cargo_install: "",
+        pip: "",
         required: false,
     },
     Check {
@@ -118,6 +127,7 @@ const CHECKS: [Check; 9] = [
         present: crate::docs::has_mdbook,
         debian: "",
         cargo_install: "mdbook",
+        pip: "",
         required: false,
     },
     Check {
@@ -133,9 +143,23 @@ const CHECKS: [Check; 9] = [
         },
         debian: "",
         cargo_install: "cargo-hakari",
+        pip: "",
+        required: false,
+    },
+    Check {
+        what: "moto",
+        why: "a local S3 API server for slatedb's s3 suite (skipped without, failed under CI=true)",
+        present: || has_command("moto_server"),
+        debian: "",
+        cargo_install: "",
+        pip: MOTO_REQUIREMENT,
         required: false,
     },
 ];
+
+/// The moto release line the s3 suite is written against (server mode, S3 conditional PUTs).
+/// `.ci/run` installs the same requirement; a tidy test keeps the two equal.
+pub const MOTO_REQUIREMENT: &str = "moto[server]>=5.1,<6";
 
 /// Runs the checks. With `fix` (or under `CI=true`), installs missing Debian packages when
 /// running as root with apt-get, and missing cargo tools with `cargo install --locked`;
@@ -144,6 +168,7 @@ pub fn run(fix: bool) -> Result<bool> {
     let fix = fix || std::env::var("CI").is_ok_and(|v| v == "true");
     let mut missing_apt = Vec::new();
     let mut missing_cargo = Vec::new();
+    let mut missing_pip = Vec::new();
     for c in &CHECKS {
         let ok = (c.present)();
         eprintln!(
@@ -158,9 +183,12 @@ pub fn run(fix: bool) -> Result<bool> {
         if !ok && !c.cargo_install.is_empty() {
             missing_cargo.push(c.cargo_install);
         }
+        if !ok && !c.pip.is_empty() {
+            missing_pip.push(c.pip);
+        }
     }
     let required_ok = || CHECKS.iter().filter(|c| c.required).all(|c| (c.present)());
-    if missing_apt.is_empty() && missing_cargo.is_empty() {
+    if missing_apt.is_empty() && missing_cargo.is_empty() && missing_pip.is_empty() {
         return Ok(true);
     }
     let root = duct::cmd!("id", "-u")
@@ -199,6 +227,26 @@ pub fn run(fix: bool) -> Result<bool> {
             eprintln!(
                 "doctor: optional tools missing; run:\n    cargo install --locked {}\n  or `cargo xtask doctor --fix`",
                 missing_cargo.join(" ")
+            );
+        }
+    }
+    if !missing_pip.is_empty() {
+        if fix && has_command("python3") {
+            for req in &missing_pip {
+                eprintln!("doctor: python3 -m pip install '{req}'");
+                let ok = duct::cmd!("python3", "-m", "pip", "install", "--quiet", req)
+                    .unchecked()
+                    .run()
+                    .is_ok_and(|o| o.status.success());
+                if !ok {
+                    eprintln!("doctor: installing {req} failed (optional; continuing)");
+                }
+            }
+        } else {
+            let quoted: Vec<String> = missing_pip.iter().map(|r| format!("'{r}'")).collect();
+            eprintln!(
+                "doctor: optional Python tools missing; run:\n    python3 -m pip install {}\n  or `cargo xtask doctor --fix`",
+                quoted.join(" ")
             );
         }
     }

@@ -334,6 +334,23 @@ fn workflows_install_the_packages_ci_run_installs() {
     }
 }
 
+/// `.ci/run` installs the Python requirement doctor would: the s3 suite fails under CI=true
+/// without its server, so the two must not drift.
+#[test]
+fn ci_run_installs_the_python_requirements_doctor_knows() {
+    let text = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("python_requirements=("))
+        .expect(".ci/run has a `python_requirements=(...)` line");
+    let got: Vec<&str> = line
+        .trim_end_matches(')')
+        .split_whitespace()
+        .map(|r| r.trim_matches('\''))
+        .collect();
+    assert_eq!(got, [xtask::doctor::MOTO_REQUIREMENT], ".ci/run: {line}");
+}
+
 /// Every member depends on the workspace-hack crate, and its contents are what `cargo hakari`
 /// computes now: a stale hack brings back one RocksDB build per package selection.
 #[test]

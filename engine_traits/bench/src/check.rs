@@ -170,6 +170,16 @@ pub fn check_figures(json: &str, spec: &Spec, declares: Declares) -> Result<(), 
             ));
         }
     }
+    for (name, c) in &f.engine_counters {
+        let computed = c.delta as f64 * 1000.0 / f.ops.max(1) as f64;
+        expect(
+            !name.is_empty() && (c.per_1000_ops - computed).abs() < 1e-6,
+            format!(
+                "counter {name:?}: {} per 1000 ops is not {} x 1000 / {} ops",
+                c.per_1000_ops, c.delta, f.ops
+            ),
+        )?;
+    }
     if cfg!(target_os = "linux") {
         expect(
             f.peak_rss_bytes.value().is_some_and(|b| b > 1e6),

@@ -42,8 +42,8 @@ use serde::{Deserialize, Serialize};
 pub use check::{check_figures, check_outcome};
 pub use run::{dir_bytes, format_key, run};
 pub use spec::{
-    Distribution, Family, Figures, InsertOrder, Latency, Measured, NotRun, OpFigures, Outcome,
-    ScanLength, Spec, TikvOptions, Workload, YcsbOptions,
+    Counter, Distribution, Family, Figures, InsertOrder, Latency, Measured, NotRun, OpFigures,
+    Outcome, ScanLength, Spec, TikvOptions, Workload, YcsbOptions,
 };
 pub use target::{CfWrite, EngineTarget, Target};
 

@@ -12,7 +12,9 @@ use hdrhistogram::Histogram;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::spec::{Family, Figures, Latency, Measured, NotRun, OpFigures, Outcome, Spec, Workload};
+use crate::spec::{
+    Counter, Family, Figures, Latency, Measured, NotRun, OpFigures, Outcome, Spec, Workload,
+};
 use crate::target::Target;
 
 /// Progress callback: (phase, done, total).
@@ -283,18 +285,37 @@ pub(crate) fn measured_phase(
     Ok((tally, elapsed))
 }
 
+/// What the figures of a measured phase are relative to, read just before it (after the
+/// load and any settling): the target's statistics and its own counters.
+pub(crate) struct Baseline {
+    bytes: Result<(u64, u64), String>,
+    engine_counters: Vec<(&'static str, u64)>,
+}
+
+/// Reads the [`Baseline`] of a measured phase about to start.
+pub(crate) fn baseline(target: &dyn Target) -> Result<Baseline, String> {
+    Ok(Baseline {
+        bytes: target.bytes_written().map_err(|e| err("statistics", e))?,
+        engine_counters: target.counters().map_err(|e| err("counters", e))?,
+    })
+}
+
 /// The figures of a measured phase: throughput and latency from `tally`, write
 /// amplification from the target's statistics since `before` (read after the load), space
-/// amplification from the bytes on disk against `live_bytes`.
+/// amplification from the bytes on disk against `live_bytes`, the engine's counters' growth.
 pub(crate) fn figures(
     cell: &Cell<'_>,
     tally: Tally,
     elapsed: Duration,
-    before: Result<(u64, u64), String>,
+    before: Baseline,
     live_bytes: u64,
     compaction_wait_secs: Option<Measured>,
 ) -> Result<Figures, String> {
     let (spec, target) = (cell.spec, cell.target);
+    let Baseline {
+        bytes: before,
+        engine_counters: counters_before,
+    } = before;
     // What the measured phase made the engine write, flushed so memtables count too. One
     // reading of the statistics gives both figures: a second one could include background
     // work done in between, and write_amp would no longer be engine bytes / user bytes.
@@ -320,6 +341,11 @@ pub(crate) fn figures(
             (Err(why), _) | (_, Err(why)) => (Measured::unavailable(why), None),
         }
     };
+
+    // After the flush above, so a writing workload's counters include making its writes
+    // durable, as its write amplification does.
+    let counters_after = target.counters().map_err(|e| err("counters", e))?;
+    let engine_counters = counter_deltas(&counters_before, &counters_after, tally.ops)?;
 
     let (space_amp, disk_bytes) = match target.dir() {
         Ok(dir) => {
@@ -370,6 +396,7 @@ pub(crate) fn figures(
             .map(|(k, v)| ((*k).to_owned(), *v))
             .collect(),
         compaction_wait_secs,
+        engine_counters,
     })
 }
 
@@ -400,7 +427,7 @@ fn db_bench(cell: &Cell<'_>) -> Result<Figures, String> {
         None
     };
 
-    let before = target.bytes_written().map_err(|e| err("statistics", e))?;
+    let before = baseline(target)?;
     let total = spec.op_count();
     let done = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
@@ -463,6 +490,39 @@ fn db_bench(cell: &Cell<'_>) -> Result<Figures, String> {
         live_bytes,
         compaction_wait_secs,
     )
+}
+
+/// Each counter's growth between two readings, per 1000 of `ops`. A counter that shrinks or
+/// vanishes is the engine's bug, reported as such rather than as a negative figure.
+fn counter_deltas(
+    before: &[(&'static str, u64)],
+    after: &[(&'static str, u64)],
+    ops: u64,
+) -> Result<BTreeMap<String, Counter>, String> {
+    let mut out = BTreeMap::new();
+    for &(name, b) in before {
+        let a = after
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, a)| a)
+            .ok_or_else(|| format!("counter {name} disappeared during the run"))?;
+        let delta = a
+            .checked_sub(b)
+            .ok_or_else(|| format!("counter {name} went down from {b} to {a}"))?;
+        let per_1000_ops = if ops > 0 {
+            delta as f64 * 1000.0 / ops as f64
+        } else {
+            0.0
+        };
+        out.insert(
+            name.to_owned(),
+            Counter {
+                delta,
+                per_1000_ops,
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// One measuring thread: `count` operations starting at key `first` (fillseq) or at random.
@@ -615,6 +675,22 @@ mod tests {
         format_key(&mut b, 10);
         assert_eq!(&a, b"0000000000000009");
         assert!(a < b);
+    }
+
+    #[test]
+    fn counters_report_growth_per_thousand_ops() {
+        let got = counter_deltas(&[("requests", 10)], &[("requests", 60)], 2000).unwrap();
+        assert_eq!(
+            got["requests"],
+            Counter {
+                delta: 50,
+                per_1000_ops: 25.0
+            }
+        );
+        let e = counter_deltas(&[("requests", 10)], &[("requests", 9)], 1).unwrap_err();
+        assert!(e.contains("requests went down from 10 to 9"), "{e}");
+        let e = counter_deltas(&[("requests", 1)], &[], 1).unwrap_err();
+        assert!(e.contains("requests disappeared"), "{e}");
     }
 
     #[test]

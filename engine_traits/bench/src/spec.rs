@@ -658,6 +658,20 @@ pub struct Figures {
     /// not asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compaction_wait_secs: Option<Measured>,
+    /// The engine's own counters (`engine_traits::Statistics::counters`: object-store
+    /// requests, say) over the measured phase, its flush included for writing workloads, by
+    /// name; empty when the engine has none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub engine_counters: BTreeMap<String, Counter>,
+}
+
+/// How much one engine counter grew in the measured phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Counter {
+    /// The growth.
+    pub delta: u64,
+    /// `delta` per 1000 measured operations: the figure to compare between engines.
+    pub per_1000_ops: f64,
 }
 
 /// One operation type's share of a cell.

@@ -105,6 +105,12 @@ pub trait Target: Send + Sync {
     fn wait_for_compaction(&self) -> engine_traits::Result<()> {
         Err(unsupported(&self.target_name(), "wait_for_compaction"))
     }
+
+    /// The engine's own cumulative counters (see `engine_traits::Statistics::counters`);
+    /// none unless the target has some.
+    fn counters(&self) -> engine_traits::Result<Vec<(&'static str, u64)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// An engine through `engine_traits`.
@@ -237,6 +243,13 @@ impl<E: KvEngine> Target for EngineTarget<E> {
             compaction.compact_range(&cf, None, None)?;
         }
         Ok(())
+    }
+
+    fn counters(&self) -> engine_traits::Result<Vec<(&'static str, u64)>> {
+        match self.engine.as_statistics() {
+            Some(s) => s.counters(),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn dir(&self) -> Result<&Path, String> {

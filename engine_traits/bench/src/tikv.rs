@@ -29,7 +29,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::generators::{AcknowledgedCounter, KeyChooser};
-use crate::run::{Cell, Tally, Values, err, figures, measured_phase, probe, settle};
+use crate::run::{Cell, Tally, Values, baseline, err, figures, measured_phase, probe, settle};
 use crate::spec::{Figures, Spec};
 use crate::target::{CfWrite, Target};
 
@@ -724,7 +724,7 @@ pub(crate) fn run(cell: &Cell<'_>) -> Result<Result<Figures, String>, String> {
     let values = Values::new(spec.value_size, spec.seed);
     mvcc.load(cell, &values)?;
     let compaction_wait_secs = settle(cell)?;
-    let before = target.bytes_written().map_err(|e| err("statistics", e))?;
+    let before = baseline(target)?;
     let worker = |t: usize, count: u64, done: &AtomicU64, stop: &AtomicBool| {
         thread(&mvcc, &values, t, count, done, stop)
     };

@@ -17,7 +17,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::generators::{AcknowledgedCounter, KeyChooser, Zipfian, build_key_name};
-use crate::run::{Cell, Tally, Values, err, figures, measured_phase, probe, settle};
+use crate::run::{Cell, Tally, Values, baseline, err, figures, measured_phase, probe, settle};
 use crate::spec::{Figures, InsertOrder, ScanLength, Spec, Workload};
 
 /// YCSB's operation types, named as YCSB's measurements name them (lower case).
@@ -127,7 +127,7 @@ pub(crate) fn run(cell: &Cell<'_>) -> Result<Result<Figures, String>, String> {
         }
     }
     let compaction_wait_secs = settle(cell)?;
-    let before = target.bytes_written().map_err(|e| err("statistics", e))?;
+    let before = baseline(target)?;
 
     let total = spec.op_count();
     let insert_share: f64 = {

@@ -991,6 +991,20 @@ impl Statistics for SlatedbEngine {
             engine_bytes_written: self.counters.snapshot().bytes_put,
         })
     }
+
+    /// Object-store requests: on a cloud disk they are billed, and they bound latency.
+    fn counters(&self) -> Result<Vec<(&'static str, u64)>> {
+        let c = self.counters.snapshot();
+        Ok(vec![
+            ("requests", c.total()),
+            ("put_requests", c.puts),
+            ("get_requests", c.gets),
+            ("head_requests", c.heads),
+            ("list_requests", c.lists),
+            ("delete_requests", c.deletes),
+            ("copy_requests", c.copies),
+        ])
+    }
 }
 
 #[cfg(test)]

@@ -197,6 +197,7 @@ pub fn run_all(
                 by_op: Default::default(),
                 counters: Default::default(),
                 compaction_wait_secs: None,
+                engine_counters: Default::default(),
             });
         }
     }

@@ -626,13 +626,22 @@ fn cell_key(f: &Figures) -> CellKey {
 /// throughput as a ratio to `rocks` in the same group.
 pub fn table_markdown(r: &Results) -> String {
     let mut s = String::new();
+    // The engines' own counters (object-store requests, for one) get a column only when some
+    // engine reports any, so runs without them keep their old shape.
+    let with_counters = r.figures.iter().any(|f| !f.engine_counters.is_empty());
     let _ = writeln!(
         s,
-        "| workload | value | engine | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | write amp | space amp | peak RSS MiB | ops/s vs rocks |"
+        "| workload | value | engine | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | write amp | space amp | peak RSS MiB | ops/s vs rocks |{}",
+        if with_counters {
+            " engine counters per 1000 ops |"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|{}",
+        if with_counters { "---|" } else { "" }
     );
     let mut sorted: Vec<&Figures> = r.figures.iter().collect();
     sorted.sort_by_key(|f| cell_key(f));
@@ -644,9 +653,14 @@ pub fn table_markdown(r: &Results) -> String {
         let ratio = rocks.map_or("".into(), |g| {
             format!("{:.2}x", f.ops_per_sec / g.ops_per_sec)
         });
+        let counters = if with_counters {
+            format!(" {} |", fmt_counters(f))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |{counters}",
             f.spec.workload.name(),
             show_value(&f.spec),
             f.engine,
@@ -711,6 +725,26 @@ pub fn table_markdown(r: &Results) -> String {
         }
     }
     s
+}
+
+/// An engine's counters that grew, `name per-1000` each, the largest first; "n/a" when the
+/// engine reports none.
+fn fmt_counters(f: &Figures) -> String {
+    if f.engine_counters.is_empty() {
+        return "n/a".into();
+    }
+    let mut grew: Vec<(&String, f64)> = f
+        .engine_counters
+        .iter()
+        .filter(|(_, c)| c.delta > 0)
+        .map(|(n, c)| (n, c.per_1000_ops))
+        .collect();
+    if grew.is_empty() {
+        return "none grew".into();
+    }
+    grew.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = grew.iter().map(|(n, v)| format!("{n} {v:.1}")).collect();
+    parts.join(", ")
 }
 
 /// New against old, cell by cell: throughput and p99 ratios.
@@ -811,6 +845,7 @@ mod tests {
             by_op: BTreeMap::new(),
             counters: BTreeMap::new(),
             compaction_wait_secs: None,
+            engine_counters: BTreeMap::new(),
         }
     }
 
@@ -858,6 +893,42 @@ mod tests {
             titan.contains("| n/a |"),
             "readrandom has no write amp: {titan}"
         );
+    }
+
+    #[test]
+    fn engine_counters_get_a_column_only_when_some_engine_has_them() {
+        let mut slate = figure("slatedb", Workload::Overwrite, 100, 50.0);
+        for (name, delta) in [
+            ("requests", 1010),
+            ("put_requests", 1000),
+            ("list_requests", 0),
+        ] {
+            slate.engine_counters.insert(
+                name.into(),
+                engine_bench::Counter {
+                    delta,
+                    per_1000_ops: delta as f64,
+                },
+            );
+        }
+        let plain = results(vec![figure("rocks", Workload::Overwrite, 100, 100.0)]);
+        assert!(!table_markdown(&plain).contains("engine counters"));
+        let t = table_markdown(&results(vec![
+            figure("rocks", Workload::Overwrite, 100, 100.0),
+            slate,
+        ]));
+        let header = t.lines().next().unwrap();
+        assert!(
+            header.ends_with("| engine counters per 1000 ops |"),
+            "{header}"
+        );
+        let row = t.lines().find(|l| l.contains("| slatedb |")).unwrap();
+        assert!(
+            row.ends_with("| 0.50x | requests 1010.0, put_requests 1000.0 |"),
+            "{row}"
+        );
+        let rocks = t.lines().find(|l| l.contains("| rocks |")).unwrap();
+        assert!(rocks.ends_with("| n/a |"), "{rocks}");
     }
 
     #[test]
