@@ -57,7 +57,7 @@ fn has_libclang() -> bool {
     })
 }
 
-const CHECKS: [Check; 10] = [
+const CHECKS: [Check; 11] = [
     Check {
         what: "cargo",
         why: "builds everything",
@@ -117,6 +117,26 @@ const CHECKS: [Check; 10] = [
         why: "RocksDB's own benchmark, for `cargo xtask bench --db-bench` (optional)",
         present: || has_command("db_bench"),
         debian: "rocksdb-tools",
+        cargo_install: "",
+        pip: "",
+        required: false,
+    },
+    Check {
+        what: "db_bench deps",
+        why: "gflags, LZ4 and Zstandard headers, for `cargo xtask db-bench build` (optional)",
+        present: || {
+            crate::bench::db_bench_build::BUILD_PACKAGES
+                .iter()
+                .all(|p| {
+                    duct::cmd!("dpkg", "-s", p)
+                        .stdout_null()
+                        .stderr_null()
+                        .unchecked()
+                        .run()
+                        .is_ok_and(|o| o.status.success())
+                })
+        },
+        debian: "libgflags-dev liblz4-dev libzstd-dev",
         cargo_install: "",
         pip: "",
         required: false,
@@ -252,6 +272,14 @@ pub fn run(fix: bool) -> Result<bool> {
     }
     Ok(required_ok())
 }
+
+/// Debian packages only benchmarks need (db_bench and its build), which `.ci/run` leaves out.
+pub const BENCH_ONLY_PACKAGES: [&str; 4] = [
+    "rocksdb-tools",
+    "libgflags-dev",
+    "liblz4-dev",
+    "libzstd-dev",
+];
 
 /// The Debian packages doctor installs, for the tidy test that keeps `.ci/run` and the
 /// workflows installing the same ones.

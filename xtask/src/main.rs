@@ -111,6 +111,17 @@ tikv values are --value-sizes (up to 255 bytes inline in the write CF, as in TiK
 Figures are for comparing engines measured in the same run, not for absolute claims."
     )]
     Bench(xtask::bench::Options),
+    /// RocksDB's db_bench built from the source our binding links (same version as `rocks`).
+    #[command(
+        after_help = "Examples:\n  cargo xtask db-bench build\n  cargo xtask db-bench info\n\n\
+`build` compiles tools/db_bench_tool.cc and RocksDB from librocksdb-sys's source (release,\n\
+portable, LZ4 + Zstandard) into ~/.cache/engine-sig-workbench/db_bench/<version>/; then\n\
+`cargo xtask bench --db-bench` runs it instead of the system's db_bench."
+    )]
+    DbBench {
+        #[command(subcommand)]
+        action: DbBenchAction,
+    },
     /// Build the contributor guide (mdbook build docs) and check every link of the built book.
     #[command(after_help = "Example:\n  cargo xtask docs --out /tmp/book")]
     Docs {
@@ -170,6 +181,21 @@ enum BoardAction {
         #[arg(long, default_value = "https://api.github.com")]
         api_url: String,
     },
+}
+
+#[derive(Subcommand)]
+enum DbBenchAction {
+    /// Build it (once; kept in the cache directory).
+    Build {
+        /// Parallel compile jobs (default: the CPU count).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Rebuild even if a build exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Which db_bench `bench --db-bench` would run, and its version.
+    Info,
 }
 
 #[derive(Subcommand)]
@@ -315,6 +341,25 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let ws = registry::Workspace::load()?;
             let page = xtask::scorecard::run(&ws, report.as_deref(), bench.as_deref())?;
             print!("{page}");
+            Ok(true)
+        }
+        Command::DbBench { action } => {
+            let ws = registry::Workspace::load()?;
+            let info = match action {
+                DbBenchAction::Build { jobs, force } => {
+                    let jobs = jobs.unwrap_or_else(|| {
+                        std::thread::available_parallelism().map_or(1, |n| n.get())
+                    });
+                    xtask::bench::db_bench_build::build(&ws, jobs, force)?
+                }
+                DbBenchAction::Info => xtask::bench::db_bench::choose(&ws)?,
+            };
+            println!(
+                "{}\n  {}\n  {}",
+                info.path.display(),
+                info.version,
+                info.origin
+            );
             Ok(true)
         }
         Command::Bench(opts) => {

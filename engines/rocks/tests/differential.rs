@@ -1,23 +1,10 @@
 //! The same seeded operation sequences on the memory engine and on RocksDB must give identical
-//! observations: the memory engine is the executable reference for rocks.
+//! observations: the memory engine is the executable reference for rocks (no reopens: it does
+//! not persist; the conformance suite's metamorphic layer covers rocks' reopens).
 
-use engine_conformance::metamorphic::{Plan, differential};
-use engine_traits::EngineConfig;
+use engine_conformance::metamorphic::assert_same_observations;
 
 #[test]
 fn memory_and_rocks_observe_the_same_sequences() {
-    // No reopen: the memory engine does not persist.
-    let plan = Plan {
-        seeds: vec![],
-        ops: 400,
-        reopen: false,
-        max_value: 8 << 10,
-    };
-    let config = EngineConfig::new("unused");
-    for seed in 100..104 {
-        differential::<engine_memory::MemoryEngine, engine_rocks::RocksEngine>(
-            &config, &config, &plan, seed,
-        )
-        .unwrap_or_else(|f| panic!("{f}"));
-    }
+    assert_same_observations::<engine_memory::MemoryEngine, engine_rocks::RocksEngine>();
 }

@@ -1,12 +1,13 @@
-//! `cargo xtask bench --db-bench`: RocksDB's own `db_bench` (Debian `rocksdb-tools`) on the
-//! same workloads, sizes and options as our cells, so our `rocks` figures can be checked
+//! `cargo xtask bench --db-bench`: RocksDB's own `db_bench` (the same-version build of
+//! `cargo xtask db-bench build`, else Debian's `rocksdb-tools`) on the same workloads, sizes and options as our cells, so our `rocks` figures can be checked
 //! against a number nobody here wrote. Its figures join the results as engine `db_bench`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use engine_bench::{Figures, Latency, Measured, Workload};
 
+use super::db_bench_build::{self, DbBenchInfo};
 use super::{Options, parse_size, spec_for};
 use crate::registry::Workspace;
 
@@ -99,25 +100,44 @@ pub fn parse_report(output: &str, name: &str) -> Result<(f64, f64, u64, f64, Lat
     ))
 }
 
-/// Runs db_bench for every workload x value size.
+/// The db_bench to run: the same-version build of `cargo xtask db-bench build` when there is
+/// one, else the system's (Debian's rocksdb-tools), labelled as such.
+pub fn choose(ws: &Workspace) -> Result<DbBenchInfo> {
+    match db_bench_build::find_built(ws) {
+        Ok(Some(built)) => return Ok(built),
+        Ok(None) => {}
+        Err(e) => eprintln!("==> db_bench: no same-version build ({e:#}); trying the system's"),
+    }
+    let path = PathBuf::from("db_bench");
+    let version = db_bench_build::version_of(&path).map_err(|_| {
+        anyhow::anyhow!(
+            "no db_bench: build the same-version one with `cargo xtask db-bench build`, or \
+             install Debian's rocksdb-tools (`cargo xtask doctor --fix`)"
+        )
+    })?;
+    eprintln!(
+        "==> db_bench: using the system's ({version}), not the RocksDB version `rocks` links; \
+         `cargo xtask db-bench build` builds that one"
+    );
+    Ok(DbBenchInfo {
+        path,
+        version,
+        origin: "the system's db_bench on PATH (Debian rocksdb-tools: a different RocksDB \
+                 version, built with assertions)"
+            .into(),
+    })
+}
+
+/// Runs db_bench for every workload x value size; returns its figures and which db_bench ran.
 pub fn run_all(
     ws: &Workspace,
     opts: &Options,
     workloads: &[Workload],
     value_sizes: &[usize],
     out: &Path,
-) -> Result<Vec<Figures>> {
-    if duct::cmd!("db_bench", "--help")
-        .stdout_null()
-        .stderr_null()
-        .unchecked()
-        .run()
-        .is_err()
-    {
-        bail!(
-            "db_bench is not installed (Debian package rocksdb-tools; `cargo xtask doctor --fix` installs it)"
-        );
-    }
+) -> Result<(Vec<Figures>, DbBenchInfo)> {
+    let info = choose(ws)?;
+    eprintln!("==> db_bench: {} ({})", info.path.display(), info.version);
     let profile = ws.root.join("rust-rocksdb/profiles/default.yaml");
     let yaml = std::fs::read_to_string(&profile)
         .with_context(|| format!("reading {}", profile.display()))?;
@@ -159,7 +179,7 @@ pub fn run_all(
             ];
             args.extend(flags.iter().cloned());
             eprintln!("==> db_bench {} {}", w.name(), super::show_size(value_size));
-            let output = duct::cmd("db_bench", &args)
+            let output = duct::cmd(&info.path, &args)
                 .stderr_to_stdout()
                 .stdout_capture()
                 .unchecked()
@@ -201,7 +221,7 @@ pub fn run_all(
             });
         }
     }
-    Ok(figures)
+    Ok((figures, info))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::registry::{Status, Workspace};
 
 pub mod chart;
 pub mod db_bench;
+pub mod db_bench_build;
 
 /// What to run: the command line of `cargo xtask bench`.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -125,6 +126,9 @@ pub struct Meta {
     /// Runs per cell.
     #[serde(default)]
     pub repeat: usize,
+    /// The db_bench of `--db-bench`: which build, which version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_bench: Option<db_bench_build::DbBenchInfo>,
 }
 
 /// One runnable bench target: a name its binary offers.
@@ -394,6 +398,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     overall.finish_and_clear();
     cell_bar.finish_and_clear();
 
+    let mut db_bench_info = None;
     if opts.db_bench {
         // db_bench has no YCSB or tikv workload to put beside ours.
         let ours: Vec<Workload> = workloads
@@ -402,7 +407,10 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
             .filter(|w| w.family() == Family::DbBench)
             .collect();
         match db_bench::run_all(ws, opts, &ours, &value_sizes, &out) {
-            Ok(more) => figures.extend(more),
+            Ok((more, info)) => {
+                figures.extend(more);
+                db_bench_info = Some(info);
+            }
             Err(e) => failures.push(format!("db_bench: {e:#}")),
         }
     }
@@ -419,6 +427,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
             quick: opts.quick,
             engines: names,
             repeat,
+            db_bench: db_bench_info,
         },
         figures,
         runs,
@@ -859,6 +868,7 @@ mod tests {
                 quick: true,
                 engines: vec!["rocks".into(), "titan".into()],
                 repeat: 1,
+                db_bench: None,
             },
             runs: figures.clone(),
             figures,
