@@ -178,9 +178,11 @@ impl Inner {
     }
 
     /// After recovery found blob files the previous process was still appending to: deletes
-    /// every LSM entry pointing past where such a file's records now end. Those writes were
-    /// not synced (a synced write fsyncs its records before the LSM batch), so after a crash
-    /// or power loss they are absent, not garbage. Costs one LSM scan, only after a crash.
+    /// every LSM entry pointing past where such a file's records now end. Every write fsyncs
+    /// its records before its LSM batch, so such an entry only exists when that fsync was
+    /// skipped (the `titan::blob::skip_fsync` site) or a blob file lost synced data; deleting
+    /// the key then keeps the rest readable, but cannot bring back the key's earlier value.
+    /// Costs one LSM scan, only after a crash.
     fn drop_dangling_indexes(&self, cfs: &[String], truncated: &[(u64, u64)]) -> Result<()> {
         let mut batch = RawWriteBatch::new();
         for cf in cfs {
@@ -465,9 +467,11 @@ impl TitanDb {
         &self.inner.path
     }
 
-    /// Applies `ops` atomically. Large values are appended to the active blob file first
-    /// (and fsynced when `sync`), then one RocksDB batch with their indexes is written: a
-    /// crash in between leaves unreferenced blob records (garbage), never a dangling index.
+    /// Applies `ops` atomically. Large values are appended to the active blob file and
+    /// fsynced first (also when not `sync`: see the body), then one RocksDB batch with their
+    /// indexes is written: a crash or power loss in between leaves unreferenced blob records
+    /// (garbage), never a dangling index. A write with large values therefore costs one
+    /// fdatasync of the blob file even unsynced; with `sync`, RocksDB then syncs its WAL too.
     pub fn write(&self, ops: &[WriteOp<'_>], sync: bool, disable_wal: bool) -> Result<()> {
         let inner = &*self.inner;
         let _w = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -483,9 +487,14 @@ impl TitanDb {
         let mut indexes = Vec::new().into_iter();
         if !big.is_empty() {
             crate::fail_point("titan::blob::append")?;
+            // fsynced whether or not the write is synced: the indexes go into RocksDB's WAL,
+            // another file with its own unsynced tail, and a power cut may keep that tail and
+            // drop the blob file's (the powerloss suite, `--cut torn` and `--cut reorder`).
+            // An index must never be durable before its record; recovery cannot repair it by
+            // deleting the key, which tears the batch and loses the key's earlier value.
             let skip_sync = crate::fail_point_hit("titan::blob::skip_fsync");
-            let idx = inner.blobs.append(&big, sync && !skip_sync)?;
-            if sync && !skip_sync {
+            let idx = inner.blobs.append(&big, !skip_sync)?;
+            if !skip_sync {
                 crate::fail_point("titan::blob::fsync")?;
             }
             inner
@@ -495,7 +504,8 @@ impl TitanDb {
             indexes = idx.into_iter();
         } else if sync {
             // This synced batch makes every earlier LSM entry durable with it (one WAL), so
-            // the blob records those point at must be durable first.
+            // the blob records those point at must be durable first. They are, unless their
+            // fsync was skipped (the `titan::blob::skip_fsync` site): then this is one.
             inner.blobs.sync_active_if_unsynced()?;
         }
         let mut batch = RawWriteBatch::new();

@@ -104,7 +104,7 @@ pub const FAILPOINTS: [(&str, &str, &str); 9] = [
     ),
     (
         "titan::blob::fsync",
-        "after the blob fsync of a synced write, before the LSM write",
+        "after the blob fsync of a write with large values, before the LSM write",
         "return: error after the data is durable",
     ),
     (
@@ -114,7 +114,7 @@ pub const FAILPOINTS: [(&str, &str, &str); 9] = [
     ),
     (
         "titan::blob::skip_fsync",
-        "instead of the blob fsync of a synced write",
+        "instead of the blob fsync of a write with large values",
         "return: skip the fsync (a deliberate durability bug)",
     ),
     (
