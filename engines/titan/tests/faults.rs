@@ -122,14 +122,21 @@ fn injected_gc_errors_leave_every_key_readable() {
     scenario.teardown();
 }
 
+/// The child's writes before its last one.
+const CHILD_WRITES: u32 = 200;
+
 /// Child: synced and unsynced writes of large values to fresh keys, acknowledged in a file,
-/// until killed. `FAILPOINTS` in its environment configures Titan's sites.
+/// then one last synced write, then a `ready` file, then it waits to be killed. Ending on a
+/// synced write makes the mutation test deterministic: that record is in the active blob file
+/// (rotation happens before an append, never after), so a skipped fsync always leaves it
+/// beyond the last synced length, whenever the kill comes. `FAILPOINTS` in its environment
+/// configures Titan's sites.
 #[test]
 fn power_loss_child() {
     let Ok(dir) = std::env::var("POWER_LOSS_CHILD_DIR") else {
         return;
     };
-    let scenario = fail::FailScenario::setup();
+    let _scenario = fail::FailScenario::setup();
     let dir = Path::new(&dir);
     let e = open(&dir.join("db"));
     let mut acks = std::fs::OpenOptions::new()
@@ -137,8 +144,8 @@ fn power_loss_child() {
         .append(true)
         .open(dir.join("acked"))
         .unwrap();
-    for i in 0.. {
-        let sync = i % 5 == 0;
+    for i in 0..=CHILD_WRITES {
+        let sync = i % 5 == 0 || i == CHILD_WRITES;
         e.put_opt(
             &WriteOptions {
                 sync,
@@ -149,10 +156,16 @@ fn power_loss_child() {
             &value(i),
         )
         .unwrap();
+        // One write(2) per line, so a kill never leaves half an acknowledgement.
         use std::io::Write;
-        writeln!(acks, "{i} {}", u8::from(sync)).unwrap();
+        acks.write_all(format!("{i} {}\n", u8::from(sync)).as_bytes())
+            .unwrap();
     }
-    scenario.teardown();
+    std::fs::write(dir.join("ready"), b"").unwrap();
+    // Killed here; the scenario is never torn down, as in a real crash.
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }
 
 /// What a power-loss run found.
@@ -187,7 +200,18 @@ fn power_loss_run(failpoints: Option<&str>) -> Findings {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let started = std::time::Instant::now();
+    while !dir.path().join("ready").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the child did not finish its {CHILD_WRITES} writes in 120 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the child exited before its last write"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     let cut = titan::simulate_power_loss(&dir.path().join("db/blob")).unwrap();
