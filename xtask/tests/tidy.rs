@@ -349,6 +349,37 @@ fn ci_run_installs_the_python_requirements_doctor_knows() {
         .map(|r| r.trim_matches('\''))
         .collect();
     assert_eq!(got, [xtask::doctor::MOTO_REQUIREMENT], ".ci/run: {line}");
+    // The workflows too: a GitHub runner's python3 has no moto, and the s3 suite fails under
+    // CI=true without it. Every workflow that installs system packages installs this.
+    for e in std::fs::read_dir(root().join(".github/workflows"))
+        .unwrap()
+        .flatten()
+    {
+        let path = e.path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("apt-get install -y ") {
+            continue;
+        }
+        let apt = text.matches("apt-get install -y ").count();
+        let pip: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once("pip install ").map(|(_, r)| r.trim()))
+            .collect();
+        assert_eq!(
+            pip.len(),
+            apt,
+            "{}: each job that installs system packages installs the Python requirement too",
+            path.display()
+        );
+        for req in pip {
+            assert_eq!(
+                req.trim_matches('\''),
+                xtask::doctor::MOTO_REQUIREMENT,
+                "{}: pip installs another requirement than .ci/run",
+                path.display()
+            );
+        }
+    }
 }
 
 /// Every member depends on the workspace-hack crate, and its contents are what `cargo hakari`

@@ -79,7 +79,8 @@ pub struct Options {
     /// An earlier run's results.json: print new/old ratios.
     #[arg(long, value_name = "OLD.json")]
     pub compare: Option<PathBuf>,
-    /// Also run RocksDB's db_bench (Debian rocksdb-tools) with the same workloads and options.
+    /// Also run RocksDB's db_bench with the same workloads and options: the same-version build
+    /// of `cargo xtask db-bench build` when there is one, else the system's (Debian's).
     #[arg(long)]
     pub db_bench: bool,
     /// Runs of each cell, engine order rotated; the median by ops/s is reported
