@@ -263,14 +263,48 @@ pub(crate) fn measured_phase(
                 s.spawn(move || work(t, count, done, stop))
             })
             .collect();
+        let clock = PhaseClock {
+            progress: cell.progress,
+            name: spec.workload.name(),
+            done: &done,
+            total,
+            deadline,
+            started,
+            stop: &stop,
+        };
+        clock.join(workers)
+    })?;
+    (cell.progress)(spec.workload.name(), tally.ops, total);
+    let elapsed = tally.finished.map_or(Duration::ZERO, |f| f - started);
+    Ok((tally, elapsed))
+}
+
+/// The spawning thread's side of a measured phase: it keeps the clock (stopping the workers
+/// at the deadline) and reports progress until every worker is done, then merges their
+/// tallies.
+struct PhaseClock<'a> {
+    progress: Progress<'a>,
+    name: &'a str,
+    done: &'a AtomicU64,
+    total: u64,
+    deadline: Option<Duration>,
+    started: Instant,
+    stop: &'a AtomicBool,
+}
+
+impl PhaseClock<'_> {
+    fn join(
+        &self,
+        workers: Vec<std::thread::ScopedJoinHandle<'_, Result<Tally, String>>>,
+    ) -> Result<Tally, String> {
         while !workers.iter().all(|w| w.is_finished()) {
             std::thread::sleep(Duration::from_millis(50));
-            (cell.progress)(spec.workload.name(), done.load(Ordering::Relaxed), total);
-            if deadline.is_some_and(|d| started.elapsed() >= d) {
-                stop.store(true, Ordering::Relaxed);
+            (self.progress)(self.name, self.done.load(Ordering::Relaxed), self.total);
+            if self.deadline.is_some_and(|d| self.started.elapsed() >= d) {
+                self.stop.store(true, Ordering::Relaxed);
             }
         }
-        stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
         let mut tally = Tally::new();
         for w in workers {
             tally.merge(
@@ -279,10 +313,7 @@ pub(crate) fn measured_phase(
             );
         }
         Ok(tally)
-    })?;
-    (cell.progress)(spec.workload.name(), tally.ops, total);
-    let elapsed = tally.finished.map_or(Duration::ZERO, |f| f - started);
-    Ok((tally, elapsed))
+    }
 }
 
 /// What the figures of a measured phase are relative to, read just before it (after the
@@ -455,22 +486,16 @@ fn db_bench(cell: &Cell<'_>) -> Result<Figures, String> {
             let (values, live, stop) = (&values, &live, &stop);
             s.spawn(move || background_writer(target, spec, values, live, stop))
         });
-        // The spawning thread keeps the clock and reports progress.
-        while !workers.iter().all(|w| w.is_finished()) {
-            std::thread::sleep(Duration::from_millis(50));
-            progress(spec.workload.name(), done.load(Ordering::Relaxed), total);
-            if deadline.is_some_and(|d| started.elapsed() >= d) {
-                stop.store(true, Ordering::Relaxed);
-            }
-        }
-        stop.store(true, Ordering::Relaxed);
-        let mut tally = Tally::new();
-        for w in workers {
-            tally.merge(
-                w.join()
-                    .map_err(|_| "a benchmark thread panicked".to_owned())??,
-            );
-        }
+        let clock = PhaseClock {
+            progress,
+            name: spec.workload.name(),
+            done: &done,
+            total,
+            deadline,
+            started,
+            stop: &stop,
+        };
+        let mut tally = clock.join(workers)?;
         let elapsed = tally.finished.map_or(Duration::ZERO, |f| f - started);
         if let Some(w) = writer {
             let written = w
