@@ -155,7 +155,11 @@ pub fn run_all(
             let spec = spec_for(opts, w, value_size);
             let dir = out.join("db_bench-db");
             let _ = std::fs::remove_dir_all(&dir);
-            let benchmarks = if w.needs_fill() {
+            // Settled reads on both sides: our cells wait after their fill
+            // (`--wait-for-compaction`), db_bench runs its `waitforcompaction` there.
+            let benchmarks = if w.needs_fill() && spec.wait_for_compaction {
+                format!("fillseq,flush,waitforcompaction,{}", w.name())
+            } else if w.needs_fill() {
                 format!("fillseq,flush,{}", w.name())
             } else {
                 w.name().to_owned()
