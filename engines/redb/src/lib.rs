@@ -17,7 +17,9 @@
 //! - **Files**: the engine's directory holds one redb file, `data.redb`
 //!   ([`DATA_FILE`]), opened through redb's own `FileBackend` wrapped in a counting backend
 //!   (`backend.rs`): it counts the bytes redb writes (the `statistics` figure) and carries the
-//!   file-layer failpoints.
+//!   file-layer failpoints. A new database is built as `data.redb.creating`
+//!   ([`CREATING_FILE`]) and renamed into place, so a crash during creation leaves no
+//!   half-written `data.redb`.
 //! - **Column families** are redb tables, one `TableDefinition<&[u8], &[u8]>` per CF, named
 //!   after the CF. `open` creates the missing ones in one durable write transaction; tables of
 //!   CFs an earlier open created and this one does not list stay untouched in the file.
@@ -94,6 +96,8 @@ use iterator::Bytes;
 
 /// The name of the redb file inside the engine's directory.
 pub const DATA_FILE: &str = "data.redb";
+/// Where a new database is built before it is renamed to [`DATA_FILE`].
+pub const CREATING_FILE: &str = "data.redb.creating";
 
 /// Failpoint at the start of every write (single writes and batches), before anything is
 /// applied.
@@ -280,8 +284,25 @@ impl RedbEngine {
     }
 
     /// Opens (or creates) the file and returns it with the backend counters.
-    fn open_database(config: &EngineConfig, file: &Path) -> Result<(Database, Arc<IoCounters>)> {
+    ///
+    /// A new database is built under [`CREATING_FILE`], with its CF tables in one durable
+    /// commit, and renamed into place: redb writes its header in several steps, and a crash
+    /// between them left a `data.redb` that every later open refused ("Not a redb database:
+    /// magic number mismatch"; the crash suite's abort at `redb::backend::sync`, cycle 0).
+    /// A leftover [`CREATING_FILE`] never held an acknowledged write (open had not returned),
+    /// so it is removed.
+    fn open_database(
+        config: &EngineConfig,
+        file: &Path,
+        cfs: &[String],
+    ) -> Result<(Database, Arc<IoCounters>)> {
         let dir = &config.path;
+        let creating = dir.join(CREATING_FILE);
+        match std::fs::remove_file(&creating) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(e, &creating)),
+        }
         let exists = match std::fs::metadata(file) {
             Ok(meta) if meta.is_file() => true,
             Ok(_) => {
@@ -301,21 +322,33 @@ impl RedbEngine {
                 )));
             }
             std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir))?;
-        }
-        let handle = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(config.create_if_missing)
-            .truncate(false)
-            .open(file)
-            .map_err(|e| Error::io(e, file))?;
-        if !exists {
-            // The new file's directory entry must be durable before anything in it can be.
+            let (db, _) = Self::database_on(&creating, true, Arc::default())?;
+            Self::create_missing_tables(&db, cfs, &creating)?;
+            drop(db);
+            std::fs::File::open(&creating)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io(e, &creating))?;
+            std::fs::rename(&creating, file).map_err(|e| Error::io(e, file))?;
+            // The rename must be durable before anything written into the file can be.
             std::fs::File::open(dir)
                 .and_then(|d| d.sync_all())
                 .map_err(|e| Error::io(e, dir))?;
         }
-        let counters = Arc::new(IoCounters::default());
+        Self::database_on(file, false, Arc::default())
+    }
+
+    /// redb on `file` through the counting backend (`create`: a new file).
+    fn database_on(
+        file: &Path,
+        create: bool,
+        counters: Arc<IoCounters>,
+    ) -> Result<(Database, Arc<IoCounters>)> {
+        let handle = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(create)
+            .open(file)
+            .map_err(|e| Error::io(e, file))?;
         let backend = CountingBackend::new(
             FileBackend::new(handle).map_err(|e| error::map(e, "opening the file", file))?,
             counters.clone(),
@@ -434,7 +467,7 @@ impl KvEngine for RedbEngine {
         }
         let cfs: Arc<[String]> = config.cf_list()?.into();
         let file: PathBuf = config.path.join(DATA_FILE);
-        let (db, io) = Self::open_database(config, &file)?;
+        let (db, io) = Self::open_database(config, &file, &cfs)?;
         Self::create_missing_tables(&db, &cfs, &file)?;
         Ok(RedbEngine {
             db: RwLock::new(db),
@@ -577,6 +610,20 @@ impl Drop for RedbEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a crash in the middle of creating a database leaves: the half-built file under
+    /// its temporary name, and no `data.redb`. The next open starts afresh.
+    #[test]
+    fn a_database_whose_creation_was_cut_short_is_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CREATING_FILE), b"redb header, half written").unwrap();
+        let e = RedbEngine::open(&EngineConfig::new(dir.path())).unwrap();
+        e.put("default", b"k", b"v").unwrap();
+        assert!(!dir.path().join(CREATING_FILE).exists());
+        drop(e);
+        let e = RedbEngine::open(&EngineConfig::new(dir.path())).unwrap();
+        assert_eq!(e.get("default", b"k").unwrap(), Some(b"v".to_vec()));
+    }
 
     #[test]
     fn the_published_catalog_lists_exactly_the_failpoint_sites() {
