@@ -42,7 +42,7 @@ impl Checkpoint for RedbEngine {
 
 impl RedbEngine {
     fn copy_into(&self, target: &Path) -> Result<()> {
-        let source = self.begin_read()?;
+        let (source, _live) = self.begin_read()?;
         let copy = redb::Database::create(target)
             .map_err(|e| error::map(e, "creating the checkpoint", target))?;
         let txn = copy

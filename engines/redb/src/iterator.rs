@@ -47,6 +47,9 @@ pub struct RedbIterator {
     /// The range the last movement walked and its direction; `None` when invalid.
     range: Option<(Range<'static, Bytes, Bytes>, Direction)>,
     current: Option<Entry>,
+    /// The count of the engine's read transaction this iterator holds (a snapshot's iterator
+    /// has none: the snapshot holds it). Declared last: dropped after `table` and `range`.
+    _live: Option<crate::LiveRead>,
 }
 
 impl std::fmt::Debug for RedbIterator {
@@ -109,6 +112,7 @@ impl RedbIterator {
         file: Arc<Path>,
         opts: IterOptions,
         prefix_len: Option<usize>,
+        live: Option<crate::LiveRead>,
     ) -> Result<Self> {
         opts.check()?;
         if opts.prefix_same_as_start && prefix_len.is_none() {
@@ -125,6 +129,7 @@ impl RedbIterator {
             prefix: None,
             range: None,
             current: None,
+            _live: live,
         })
     }
 

@@ -74,7 +74,7 @@ mod error;
 mod iterator;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use engine_traits::{
@@ -157,6 +157,30 @@ pub struct RedbEngine {
     writer: Mutex<Writer>,
     io: Arc<IoCounters>,
     user_bytes_written: AtomicU64,
+    /// Live read transactions, so a commit can avoid `Durability::None` while one exists.
+    reads: Arc<ReadTracker>,
+}
+
+/// Counts live read transactions. redb 4.6's non-durable commits reclaim pages that earlier
+/// non-durable commits allocated, and can reclaim one a live read still holds: debug builds
+/// stop at redb's assertion `!read_page_ref_counts.contains_key(&page)` (found by the `tikv`
+/// bench cell, a reader thread beside a writer thread), release builds would let the reader
+/// see the page reused. A write therefore commits durably whenever a read is live; `begin`
+/// orders the two, so no read starts between that check and the commit.
+#[derive(Default)]
+struct ReadTracker {
+    begin: RwLock<()>,
+    live: AtomicUsize,
+}
+
+/// One live read transaction, counted until dropped. Kept beside the transaction and the
+/// tables opened from it, and dropped after them.
+pub(crate) struct LiveRead(Arc<ReadTracker>);
+
+impl Drop for LiveRead {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl std::fmt::Debug for RedbEngine {
@@ -176,6 +200,8 @@ pub struct RedbSnapshot {
     txn: ReadTransaction,
     prefix_len: Option<usize>,
     file: Arc<Path>,
+    /// Declared last: dropped after `tables` and `txn`.
+    _live: LiveRead,
 }
 
 impl std::fmt::Debug for RedbSnapshot {
@@ -205,10 +231,17 @@ impl RedbEngine {
         move |e| error::map(e, &what, &self.file)
     }
 
-    fn begin_read(&self) -> Result<ReadTransaction> {
-        self.db()
+    /// A read transaction and its count (see [`ReadTracker`]); keep the [`LiveRead`] until
+    /// nothing read from the transaction is in use.
+    fn begin_read(&self) -> Result<(ReadTransaction, LiveRead)> {
+        let _begin = self.reads.begin.read().unwrap_or_else(|e| e.into_inner());
+        self.reads.live.fetch_add(1, Ordering::AcqRel);
+        let live = LiveRead(self.reads.clone());
+        let txn = self
+            .db()
             .begin_read()
-            .map_err(|e| error::map(e, "beginning a read transaction", &self.file))
+            .map_err(|e| error::map(e, "beginning a read transaction", &self.file))?;
+        Ok((txn, live))
     }
 
     fn begin_write(&self, durability: Durability) -> Result<WriteTransaction> {
@@ -396,24 +429,26 @@ impl Readable for RedbEngine {
 
     fn get_opt(&self, _opts: &ReadOptions, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let i = cf_index(&self.cfs, cf)?;
-        let txn = self.begin_read()?;
+        let (txn, live) = self.begin_read()?;
         let t = txn
             .open_table(table(&self.cfs[i]))
             .map_err(self.err(&format!("opening CF {cf:?}")))?;
         let value = t
             .get(key)
-            .map_err(self.err(&format!("get from {cf:?} of {}", display_key(key))))?;
-        Ok(value.map(|v| v.value().to_vec()))
+            .map_err(self.err(&format!("get from {cf:?} of {}", display_key(key))))?
+            .map(|v| v.value().to_vec());
+        drop((t, txn, live));
+        Ok(value)
     }
 
     fn iterator_opt(&self, cf: &str, opts: IterOptions) -> Result<RedbIterator> {
         let i = cf_index(&self.cfs, cf)?;
         opts.check()?;
-        let txn = self.begin_read()?;
+        let (txn, live) = self.begin_read()?;
         let t = txn
             .open_table(table(&self.cfs[i]))
             .map_err(self.err(&format!("opening CF {cf:?}")))?;
-        RedbIterator::new(t, cf, self.file.clone(), opts, self.prefix_len)
+        RedbIterator::new(t, cf, self.file.clone(), opts, self.prefix_len, Some(live))
     }
 }
 
@@ -439,7 +474,7 @@ impl Readable for RedbSnapshot {
             .txn
             .open_table(table(&self.cfs[i]))
             .map_err(|e| error::map(e, &format!("opening CF {cf:?} of a snapshot"), &self.file))?;
-        RedbIterator::new(t, cf, self.file.clone(), opts, self.prefix_len)
+        RedbIterator::new(t, cf, self.file.clone(), opts, self.prefix_len, None)
     }
 }
 
@@ -477,6 +512,7 @@ impl KvEngine for RedbEngine {
             writer: Mutex::new(Writer::default()),
             io,
             user_bytes_written: AtomicU64::new(0),
+            reads: Arc::default(),
         })
     }
 
@@ -495,12 +531,15 @@ impl KvEngine for RedbEngine {
         if batch.is_empty() {
             return Ok(());
         }
-        let durability = if opts.sync {
+        let mut writer = self.writer();
+        // Held through the commit: no read begins between the count and the commit.
+        let _no_new_reads = self.reads.begin.write().unwrap_or_else(|e| e.into_inner());
+        let durable = opts.sync || self.reads.live.load(Ordering::Acquire) > 0;
+        let durability = if durable {
             Durability::Immediate
         } else {
             Durability::None
         };
-        let mut writer = self.writer();
         let txn = self.begin_write(durability)?;
         // On an error the transaction is dropped uncommitted, which aborts it: nothing of the
         // batch is applied.
@@ -515,14 +554,14 @@ impl KvEngine for RedbEngine {
             )
         })?;
         // A durable commit makes every earlier commit durable too.
-        writer.unsynced = !opts.sync;
+        writer.unsynced = !durable;
         self.user_bytes_written
             .fetch_add(batch.data_size() as u64, Ordering::Relaxed);
         Ok(())
     }
 
     fn snapshot(&self) -> Result<RedbSnapshot> {
-        let txn = self.begin_read()?;
+        let (txn, live) = self.begin_read()?;
         let tables = self
             .cfs
             .iter()
@@ -538,6 +577,7 @@ impl KvEngine for RedbEngine {
             txn,
             prefix_len: self.prefix_len,
             file: self.file.clone(),
+            _live: live,
         })
     }
 
@@ -576,7 +616,7 @@ impl Statistics for RedbEngine {
         let disk_size = std::fs::metadata(&self.file)
             .map_err(|e| Error::io(e, self.file.to_path_buf()))?
             .len();
-        let txn = self.begin_read()?;
+        let (txn, _live) = self.begin_read()?;
         let mut live_data_size = 0;
         for cf in self.cfs.iter() {
             let t = txn
