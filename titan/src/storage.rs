@@ -148,8 +148,10 @@ pub struct BlobStorage {
     files: RwLock<BTreeMap<u64, Arc<BlobFile>>>,
     active: Mutex<Option<ActiveFile>>,
     /// The active file's sync handle, under its own short lock (see [`SyncShared`]). It is
-    /// replaced when a new file becomes active; a sync racing with the rotation may sync the
-    /// file just sealed, which is harmless (sealing fsyncs it anyway).
+    /// replaced when a new file becomes active, before any record is appended to it, and kept
+    /// when the file is sealed: a sync racing with a seal or a rotation syncs the file being
+    /// sealed, which is harmless (the seal fsyncs it anyway, and then there is nothing left
+    /// to sync).
     active_sync: Mutex<Option<Arc<SyncShared>>>,
     /// A sync by [`BlobStorage::sync_for_flush`] failed: the next write must sync itself.
     flush_sync_failed: AtomicBool,
@@ -420,8 +422,7 @@ impl BlobStorage {
         }
         if active.is_none() {
             let file = self.create_file()?;
-            *self.active_sync.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(file.shared.clone());
+            *self.active_sync.lock().unwrap_or_else(|e| e.into_inner()) = Some(file.shared.clone());
             *active = Some(file);
         }
         let file = active.as_mut().expect("set above");
@@ -513,11 +514,10 @@ impl BlobStorage {
     /// Seals the active file, if any (on close, and before GC so every file is a candidate).
     pub fn seal_active(&self) -> Result<()> {
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        // `active_sync` keeps the file: a flush listener that takes it before the seal's fsync
+        // is done syncs it itself (clearing it first would let that flush skip the sync).
         match active.take() {
-            Some(f) => {
-                *self.active_sync.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                self.seal(f)
-            }
+            Some(f) => self.seal(f),
             None => Ok(()),
         }
     }
