@@ -350,7 +350,11 @@ unsafe extern "C" fn listener_flush_begin(
 // The C listener calls every callback unconditionally: each one needs a function.
 unsafe extern "C" fn listener_noop_db<T>(_: *mut c_void, _: *mut ffi::rocksdb_t, _: *const T) {}
 unsafe extern "C" fn listener_noop<T>(_: *mut c_void, _: *const T) {}
-unsafe extern "C" fn listener_noop_error(_: *mut c_void, _: u32, _: *mut ffi::rocksdb_status_ptr_t) {
+unsafe extern "C" fn listener_noop_error(
+    _: *mut c_void,
+    _: u32,
+    _: *mut ffi::rocksdb_status_ptr_t,
+) {
 }
 
 /// Adds an event listener to `opts` whose `OnFlushBegin` calls `f`: on a RocksDB background
@@ -463,10 +467,17 @@ mod tests {
         let db = DB::open_cf(&opts, dir.path(), ["default"]).unwrap();
         assert_eq!(db.get(b"a").unwrap().as_deref(), Some(&b"v"[..]));
         assert_eq!(db.get(b"b").unwrap().as_deref(), Some(&b"v"[..]));
-        assert_eq!(db.get(b"stop").unwrap(), None, "the batch told to stop is not replayed");
+        assert_eq!(
+            db.get(b"stop").unwrap(),
+            None,
+            "the batch told to stop is not replayed"
+        );
         assert_eq!(db.get(b"c").unwrap(), None, "nor anything after it");
         assert_eq!(seen.lock().unwrap().len(), 3);
-        assert!(seen.lock().unwrap()[0].len() > 12, "the raw batch with its header");
+        assert!(
+            seen.lock().unwrap()[0].len() > 12,
+            "the raw batch with its header"
+        );
         drop(db);
         drop(filter);
     }

@@ -100,8 +100,14 @@ pub fn put_values(data: &[u8]) -> Result<Vec<&[u8]>, Unverifiable> {
         let tag = data[at];
         at += 1;
         match tag {
-            CF_VALUE | CF_DELETION | CF_SINGLE_DELETION | CF_RANGE_DELETION | CF_MERGE
-            | CF_BLOB_INDEX | CF_WIDE_COLUMN_ENTITY | CF_VALUE_PREFERRED_SEQNO => {
+            CF_VALUE
+            | CF_DELETION
+            | CF_SINGLE_DELETION
+            | CF_RANGE_DELETION
+            | CF_MERGE
+            | CF_BLOB_INDEX
+            | CF_WIDE_COLUMN_ENTITY
+            | CF_VALUE_PREFERRED_SEQNO => {
                 varint32(data, &mut at)?;
             }
             _ => {}
@@ -127,8 +133,14 @@ pub fn put_values(data: &[u8]) -> Result<Vec<&[u8]>, Unverifiable> {
             }
             // Key and a second slice: range end, merge operand, RocksDB's own blob index,
             // wide-column entity. None of them is a Titan index (Titan writes plain puts).
-            RANGE_DELETION | CF_RANGE_DELETION | MERGE | CF_MERGE | BLOB_INDEX | CF_BLOB_INDEX
-            | WIDE_COLUMN_ENTITY | CF_WIDE_COLUMN_ENTITY => {
+            RANGE_DELETION
+            | CF_RANGE_DELETION
+            | MERGE
+            | CF_MERGE
+            | BLOB_INDEX
+            | CF_BLOB_INDEX
+            | WIDE_COLUMN_ENTITY
+            | CF_WIDE_COLUMN_ENTITY => {
                 slice(data, &mut at)?;
                 slice(data, &mut at)?;
             }
@@ -152,16 +164,18 @@ pub fn first_dangling(
     data: &[u8],
     truncated: &BTreeMap<u64, u64>,
 ) -> Result<Option<BlobIndex>, Unverifiable> {
-    Ok(put_values(data)?.into_iter().find_map(|v| match format::decode_lsm(v) {
-        Some(LsmValue::Blob(idx))
-            if truncated
-                .get(&idx.file)
-                .is_some_and(|&end| idx.offset + u64::from(idx.len) > end) =>
-        {
-            Some(idx)
-        }
-        _ => None,
-    }))
+    Ok(put_values(data)?
+        .into_iter()
+        .find_map(|v| match format::decode_lsm(v) {
+            Some(LsmValue::Blob(idx))
+                if truncated
+                    .get(&idx.file)
+                    .is_some_and(|&end| idx.offset + u64::from(idx.len) > end) =>
+            {
+                Some(idx)
+            }
+            _ => None,
+        }))
 }
 
 /// The filter's decision for one batch: stop at a dangling index, else replay (also when the
@@ -227,7 +241,12 @@ mod tests {
         }
         b.push(LOG_DATA);
         put_slice(&mut b, b"blob");
-        for t in [NOOP, BEGIN_PREPARE_XID, BEGIN_PERSISTED_PREPARE_XID, BEGIN_UNPREPARE_XID] {
+        for t in [
+            NOOP,
+            BEGIN_PREPARE_XID,
+            BEGIN_PERSISTED_PREPARE_XID,
+            BEGIN_UNPREPARE_XID,
+        ] {
             b.push(t);
         }
         for t in [END_PREPARE_XID, COMMIT_XID, ROLLBACK_XID] {
@@ -271,7 +290,10 @@ mod tests {
         assert_eq!(check_batch(&b, &t(300)), WalDecision::Continue);
         assert_eq!(check_batch(&b, &t(111)), WalDecision::StopReplay);
         // Files not in `truncated` are not checked.
-        assert_eq!(check_batch(&b, &BTreeMap::from([(8, 0)])), WalDecision::Continue);
+        assert_eq!(
+            check_batch(&b, &BTreeMap::from([(8, 0)])),
+            WalDecision::Continue
+        );
     }
 
     #[test]

@@ -133,7 +133,10 @@ fn a_manual_flush_makes_the_records_of_unsynced_writes_durable_first() {
     }
     // RocksDB's own flush, not one Titan asks for: only the listener can sync the records.
     db.rocks().flush().unwrap();
-    assert!(!db.rocks().live_files().unwrap().is_empty(), "an SST was written");
+    assert!(
+        !db.rocks().live_files().unwrap().is_empty(),
+        "an SST was written"
+    );
     let db = power_cut_image(db, &db_dir, &image, &profile);
     for i in 0..50 {
         assert_eq!(
@@ -166,7 +169,10 @@ fn automatic_flushes_leave_a_prefix_covering_every_flushed_key() {
     let prop = |name: &str| db.rocks().property_int_value(name).unwrap().unwrap_or(0);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while prop("rocksdb.num-running-flushes") > 0 || prop("rocksdb.mem-table-flush-pending") > 0 {
-        assert!(std::time::Instant::now() < deadline, "flushes did not finish");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flushes did not finish"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let flushed: u64 = db
