@@ -522,9 +522,18 @@ impl TitanDb {
             // Unsynced: no fsync (a power cut that keeps the index and drops the record is
             // recovered as a prefix by the WAL filter), unless a flush listener's fsync failed
             // since: then this write syncs, as the flush could not.
-            let sync_blobs = sync || inner.blobs.take_flush_sync_failure();
+            let retry = inner.blobs.take_flush_sync_failure();
+            let sync_blobs = sync || retry;
             let skip_sync = sync_blobs && crate::fail_point_hit("titan::blob::skip_fsync");
-            let idx = inner.blobs.append(&big, sync_blobs && !skip_sync)?;
+            let idx = inner
+                .blobs
+                .append(&big, sync_blobs && !skip_sync)
+                .inspect_err(|_| {
+                    if retry {
+                        // Not synced after all: the next write tries again.
+                        inner.blobs.note_flush_sync_failure();
+                    }
+                })?;
             if sync_blobs && !skip_sync {
                 crate::fail_point("titan::blob::fsync")?;
             }
@@ -686,5 +695,48 @@ impl Drop for TitanDb {
             let _ = t.join();
         }
         let _ = self.inner.blobs.seal_active();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flush listener runs while a writer may hold the write lock and the storage's append
+    /// lock, stalled on that very flush: it must need neither. Hold both here and flush from
+    /// another thread; a listener that took either would never return.
+    #[test]
+    fn a_flush_completes_while_the_write_and_append_locks_are_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TitanDb::open(
+            dir.path(),
+            &["default".to_string()],
+            &OptionsProfile::default(),
+            TitanOptions {
+                gc_interval: None,
+                record_synced_lengths: true,
+                ..TitanOptions::default()
+            },
+            true,
+        )
+        .unwrap();
+        db.write(&[WriteOp::Put("default", b"k", &[1u8; 5000])], false, false)
+            .unwrap();
+        let inner = db.inner.clone();
+        let _w = inner.write_lock.lock().unwrap();
+        let _a = inner.blobs.lock_active_for_test();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flusher = inner.clone();
+        std::thread::spawn(move || tx.send(flusher.db.flush().map_err(|e| e.to_string())));
+        let done = rx.recv_timeout(Duration::from_secs(30));
+        assert!(
+            matches!(done, Ok(Ok(()))),
+            "the flush did not finish with the locks held: {done:?}"
+        );
+        let synced = std::fs::read_to_string(dir.path().join("blob").join("SYNCED")).unwrap();
+        assert!(
+            !synced.is_empty(),
+            "the listener fsynced the blob file and logged its length"
+        );
     }
 }

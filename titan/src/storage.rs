@@ -468,8 +468,20 @@ impl BlobStorage {
         if let Some(f) = shared
             && self.sync_shared(&f).is_err()
         {
-            self.flush_sync_failed.store(true, Ordering::Release);
+            self.note_flush_sync_failure();
         }
+    }
+
+    /// Records that the records appended so far may not be durable although a flush needed
+    /// them to be: the next write with large values syncs them.
+    pub fn note_flush_sync_failure(&self) {
+        self.flush_sync_failed.store(true, Ordering::Release);
+    }
+
+    /// Holds the append lock (for a test that the flush listener does not need it).
+    #[cfg(test)]
+    pub(crate) fn lock_active_for_test(&self) -> std::sync::MutexGuard<'_, Option<ActiveFile>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether a sync for a flush failed since the last call (see [`Self::sync_for_flush`]).

@@ -167,9 +167,11 @@ fn a_manual_flush_makes_the_records_of_unsynced_writes_durable_first() {
 fn automatic_flushes_leave_a_prefix_covering_every_flushed_key() {
     let root = tempfile::tempdir().unwrap();
     let (db_dir, image) = (root.path().join("db"), root.path().join("image"));
-    // Small memtables flush on their own; no compaction moves files while the image is copied.
+    // Small memtables flush on their own; with two of them a writer (holding Titan's write
+    // lock) stalls until a flush is done, so a listener that waited for that lock would hang
+    // here. No compaction moves files while the image is copied.
     let profile = OptionsProfile::parse(
-        "write_buffer_size: 64KiB\nmax_write_buffer_number: 4\n\
+        "write_buffer_size: 64KiB\nmax_write_buffer_number: 2\n\
          level0_file_num_compaction_trigger: 1000\nlevel0_slowdown_writes_trigger: 2000\n\
          level0_stop_writes_trigger: 3000\n",
         "test",
