@@ -396,6 +396,14 @@ impl TitanDb {
                 path,
             ));
         }
+        if !create_if_missing && !path.join("CURRENT").exists() {
+            // RocksDB would refuse too, but the blob storage, opened first, would create
+            // `path/blob` before it could.
+            return Err(Error::Rocks(Status::invalid(format!(
+                "{}: no database here (create_if_missing is false)",
+                path.display()
+            ))));
+        }
         // The blob files first: recovery truncates the files the previous process was
         // appending to, and RocksDB's replay of the WAL must know where they now end.
         let (blobs, truncated) = BlobStorage::open_recording(
