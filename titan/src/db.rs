@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rust_rocksdb::raw::RawWriteBatch;
+use rust_rocksdb::raw::{self, RawWriteBatch, WalDecision, WalFilter};
 use rust_rocksdb::rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options};
 use rust_rocksdb::{OptionsProfile, Status};
 
@@ -122,7 +122,7 @@ impl Drop for Pin<'_> {
 struct Inner {
     db: DB,
     opts: Options,
-    blobs: BlobStorage,
+    blobs: Arc<BlobStorage>,
     topts: TitanOptions,
     /// Serialises writes, so "blob append, then LSM write" is one step and GC can commit
     /// "only where the key still points at the old record" without a race.
@@ -134,6 +134,8 @@ struct Inner {
     path: PathBuf,
     stop: AtomicBool,
     wake: (Mutex<bool>, Condvar),
+    /// RocksDB's options hold a plain pointer to it: dropped after `db` (field order).
+    _wal_filter: WalFilter,
 }
 
 /// A Titan database. Dropping it stops background GC and seals the active blob file.
@@ -178,11 +180,13 @@ impl Inner {
     }
 
     /// After recovery found blob files the previous process was still appending to: deletes
-    /// every LSM entry pointing past where such a file's records now end. Every write fsyncs
-    /// its records before its LSM batch, so such an entry only exists when that fsync was
-    /// skipped (the `titan::blob::skip_fsync` site) or a blob file lost synced data; deleting
-    /// the key then keeps the rest readable, but cannot bring back the key's earlier value.
-    /// Costs one LSM scan, only after a crash.
+    /// every LSM entry pointing past where such a file's records now end. The last line of
+    /// defence, not the recovery: the WAL filter (`crate::wal`) already stopped replay at the
+    /// first WAL batch with such an index, and a flush fsyncs the records before an SST points
+    /// at them, so such an entry only exists when an fsync was skipped (the
+    /// `titan::blob::skip_fsync` site), a flush listener's fsync failed, or a blob file lost
+    /// synced data; deleting the key then keeps the rest readable, but cannot bring back the
+    /// key's earlier value. Costs one LSM scan, only after a crash.
     fn drop_dangling_indexes(&self, cfs: &[String], truncated: &[(u64, u64)]) -> Result<()> {
         let mut batch = RawWriteBatch::new();
         for cf in cfs {
@@ -392,15 +396,46 @@ impl TitanDb {
                 path,
             ));
         }
-        let descriptors = cfs
-            .iter()
-            .map(|c| ColumnFamilyDescriptor::new(c, opts.clone()));
-        let db = DB::open_cf_descriptors(&opts, path, descriptors)?;
+        if !create_if_missing && !path.join("CURRENT").exists() {
+            // RocksDB would refuse too, but the blob storage, opened first, would create
+            // `path/blob` before it could.
+            return Err(Error::Rocks(Status::invalid(format!(
+                "{}: no database here (create_if_missing is false)",
+                path.display()
+            ))));
+        }
+        // The blob files first: recovery truncates the files the previous process was
+        // appending to, and RocksDB's replay of the WAL must know where they now end.
         let (blobs, truncated) = BlobStorage::open_recording(
             &path.join("blob"),
             topts.blob_file_size,
             topts.record_synced_lengths,
         )?;
+        let blobs = Arc::new(blobs);
+        // Prefix recovery (see `crate::wal`): replay stops at the first WAL batch with an
+        // index past where its file now ends, so a power cut that kept the WAL's unsynced
+        // tail and dropped the blob file's comes back as a prefix of the history.
+        let ends: BTreeMap<u64, u64> = truncated.iter().copied().collect();
+        let wal_filter = raw::set_wal_filter(
+            &mut opts,
+            Box::new(move |batch: &[u8]| {
+                if ends.is_empty() {
+                    WalDecision::Continue
+                } else {
+                    crate::wal::check_batch(batch, &ends)
+                }
+            }),
+        );
+        // No SST may point at a blob record a power loss can take: before RocksDB writes a
+        // memtable out, the active file's records are fsynced. The listener runs on a RocksDB
+        // thread while a writer may hold the write lock, stalled on this very flush: it takes
+        // neither that lock nor the storage's append lock (`BlobStorage::sync_for_flush`).
+        let for_flush = blobs.clone();
+        raw::add_flush_begin_listener(&mut opts, Box::new(move || for_flush.sync_for_flush()));
+        let descriptors = cfs
+            .iter()
+            .map(|c| ColumnFamilyDescriptor::new(c, opts.clone()));
+        let db = DB::open_cf_descriptors(&opts, path, descriptors)?;
         let inner = Arc::new(Inner {
             db,
             opts,
@@ -413,10 +448,12 @@ impl TitanDb {
             path: path.to_path_buf(),
             stop: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
+            _wal_filter: wal_filter,
         });
         if !truncated.is_empty() {
             inner.drop_dangling_indexes(cfs, &truncated)?;
         }
+        inner.blobs.finish_recovery()?;
         let gc_thread = topts.gc_interval.map(|interval| {
             let inner = inner.clone();
             std::thread::Builder::new()
@@ -467,11 +504,13 @@ impl TitanDb {
         &self.inner.path
     }
 
-    /// Applies `ops` atomically. Large values are appended to the active blob file and
-    /// fsynced first (also when not `sync`: see the body), then one RocksDB batch with their
-    /// indexes is written: a crash or power loss in between leaves unreferenced blob records
-    /// (garbage), never a dangling index. A write with large values therefore costs one
-    /// fdatasync of the blob file even unsynced; with `sync`, RocksDB then syncs its WAL too.
+    /// Applies `ops` atomically. Large values are appended to the active blob file first
+    /// (and fsynced when `sync`, before RocksDB syncs its WAL), then one RocksDB batch with
+    /// their indexes is written: a crash in between leaves unreferenced blob records
+    /// (garbage), never a dangling index. Unsynced, neither file is fsynced: a power cut may
+    /// keep the WAL's batch and drop the blob record, and recovery then stops replaying the
+    /// WAL at that batch (`crate::wal`), so the database comes back as a prefix of the
+    /// history. A flush fsyncs the blob file before writing an SST (the flush listener).
     pub fn write(&self, ops: &[WriteOp<'_>], sync: bool, disable_wal: bool) -> Result<()> {
         let inner = &*self.inner;
         let _w = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -487,14 +526,23 @@ impl TitanDb {
         let mut indexes = Vec::new().into_iter();
         if !big.is_empty() {
             crate::fail_point("titan::blob::append")?;
-            // fsynced whether or not the write is synced: the indexes go into RocksDB's WAL,
-            // another file with its own unsynced tail, and a power cut may keep that tail and
-            // drop the blob file's (the powerloss suite, `--cut torn` and `--cut reorder`).
-            // An index must never be durable before its record; recovery cannot repair it by
-            // deleting the key, which tears the batch and loses the key's earlier value.
-            let skip_sync = crate::fail_point_hit("titan::blob::skip_fsync");
-            let idx = inner.blobs.append(&big, !skip_sync)?;
-            if !skip_sync {
+            // Synced: the records are durable before the WAL sync makes their indexes durable.
+            // Unsynced: no fsync (a power cut that keeps the index and drops the record is
+            // recovered as a prefix by the WAL filter), unless a flush listener's fsync failed
+            // since: then this write syncs, as the flush could not.
+            let retry = inner.blobs.take_flush_sync_failure();
+            let sync_blobs = sync || retry;
+            let skip_sync = sync_blobs && crate::fail_point_hit("titan::blob::skip_fsync");
+            let idx = inner
+                .blobs
+                .append(&big, sync_blobs && !skip_sync)
+                .inspect_err(|_| {
+                    if retry {
+                        // Not synced after all: the next write tries again.
+                        inner.blobs.note_flush_sync_failure();
+                    }
+                })?;
+            if sync_blobs && !skip_sync {
                 crate::fail_point("titan::blob::fsync")?;
             }
             inner
@@ -504,8 +552,8 @@ impl TitanDb {
             indexes = idx.into_iter();
         } else if sync {
             // This synced batch makes every earlier LSM entry durable with it (one WAL), so
-            // the blob records those point at must be durable first. They are, unless their
-            // fsync was skipped (the `titan::blob::skip_fsync` site): then this is one.
+            // the blob records those point at must be durable first: else a power cut keeps
+            // the earlier unsynced indexes (synced with this batch) and drops their records.
             inner.blobs.sync_active_if_unsynced()?;
         }
         let mut batch = RawWriteBatch::new();
@@ -619,7 +667,8 @@ impl TitanDb {
     /// Makes the active blob file's records durable, for callers about to make LSM entries
     /// durable some other way (a flush, a manual compaction): RocksDB writes an unsynced
     /// write's index into an SST at a flush, and a power loss must not keep the index while
-    /// dropping its record.
+    /// dropping its record. Every flush does this on its own (the flush-begin listener), but
+    /// the listener cannot report a failure; calling this first returns it.
     pub fn sync_blobs(&self) -> Result<()> {
         let _w = self
             .inner
@@ -654,5 +703,48 @@ impl Drop for TitanDb {
             let _ = t.join();
         }
         let _ = self.inner.blobs.seal_active();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flush listener runs while a writer may hold the write lock and the storage's append
+    /// lock, stalled on that very flush: it must need neither. Hold both here and flush from
+    /// another thread; a listener that took either would never return.
+    #[test]
+    fn a_flush_completes_while_the_write_and_append_locks_are_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TitanDb::open(
+            dir.path(),
+            &["default".to_string()],
+            &OptionsProfile::default(),
+            TitanOptions {
+                gc_interval: None,
+                record_synced_lengths: true,
+                ..TitanOptions::default()
+            },
+            true,
+        )
+        .unwrap();
+        db.write(&[WriteOp::Put("default", b"k", &[1u8; 5000])], false, false)
+            .unwrap();
+        let inner = db.inner.clone();
+        let _w = inner.write_lock.lock().unwrap();
+        let _a = inner.blobs.lock_active_for_test();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flusher = inner.clone();
+        std::thread::spawn(move || tx.send(flusher.db.flush().map_err(|e| e.to_string())));
+        let done = rx.recv_timeout(Duration::from_secs(30));
+        assert!(
+            matches!(done, Ok(Ok(()))),
+            "the flush did not finish with the locks held: {done:?}"
+        );
+        let synced = std::fs::read_to_string(dir.path().join("blob").join("SYNCED")).unwrap();
+        assert!(
+            !synced.is_empty(),
+            "the listener fsynced the blob file and logged its length"
+        );
     }
 }

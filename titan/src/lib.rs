@@ -30,6 +30,7 @@
 mod db;
 pub mod format;
 pub mod storage;
+pub mod wal;
 
 use std::path::{Path, PathBuf};
 
@@ -104,7 +105,7 @@ pub const FAILPOINTS: [(&str, &str, &str); 9] = [
     ),
     (
         "titan::blob::fsync",
-        "after the blob fsync of a write with large values, before the LSM write",
+        "after the blob fsync of a synced write, before the LSM write",
         "return: error after the data is durable",
     ),
     (
@@ -114,7 +115,7 @@ pub const FAILPOINTS: [(&str, &str, &str); 9] = [
     ),
     (
         "titan::blob::skip_fsync",
-        "instead of the blob fsync of a write with large values",
+        "instead of the blob fsync of a synced write",
         "return: skip the fsync (a deliberate durability bug)",
     ),
     (

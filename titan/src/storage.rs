@@ -5,6 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::format::{self, BlobIndex, RecordError};
@@ -111,15 +112,33 @@ fn data_end(data: &[u8]) -> usize {
     }
 }
 
+/// What a file being appended to shares with those who sync it without appending: the
+/// flush listener, which runs on a RocksDB thread and must not take the write lock (a writer
+/// holding it may be stalled on that very flush) nor `BlobStorage::active`.
+#[derive(Debug)]
+struct SyncShared {
+    number: u64,
+    path: PathBuf,
+    file: File,
+    /// Bytes written (header and whole records): what an fsync now makes durable.
+    written: AtomicU64,
+    /// Bytes known durable (the largest length an fsync covered).
+    synced: AtomicU64,
+}
+
+impl SyncShared {
+    fn unsynced(&self) -> bool {
+        self.synced.load(Ordering::Acquire) < self.written.load(Ordering::Acquire)
+    }
+}
+
 /// The file being appended to.
 #[derive(Debug)]
 pub struct ActiveFile {
     number: u64,
-    file: File,
+    shared: Arc<SyncShared>,
     offset: u64,
     records: u64,
-    /// Records appended since the last fsync.
-    unsynced: bool,
 }
 
 /// All blob files of one database.
@@ -128,6 +147,14 @@ pub struct BlobStorage {
     dir: PathBuf,
     files: RwLock<BTreeMap<u64, Arc<BlobFile>>>,
     active: Mutex<Option<ActiveFile>>,
+    /// The active file's sync handle, under its own short lock (see [`SyncShared`]). It is
+    /// replaced when a new file becomes active, before any record is appended to it, and kept
+    /// when the file is sealed: a sync racing with a seal or a rotation syncs the file being
+    /// sealed, which is harmless (the seal fsyncs it anyway, and then there is nothing left
+    /// to sync).
+    active_sync: Mutex<Option<Arc<SyncShared>>>,
+    /// A sync by [`BlobStorage::sync_for_flush`] failed: the next write must sync itself.
+    flush_sync_failed: AtomicBool,
     next_number: Mutex<u64>,
     target_file_size: u64,
     /// Append "number length" to `SYNCED` after every fsync (for the power-loss simulation).
@@ -151,7 +178,10 @@ fn append_line(path: &Path, line: &str, sync: bool) -> Result<()> {
         .append(true)
         .open(path)
         .map_err(|e| Error::io(e, path))?;
-    writeln!(log, "{line}").map_err(|e| Error::io(e, path))?;
+    // One `write` call per line: the flush listener and GC may append beside a writer, and
+    // O_APPEND keeps a single small write whole.
+    log.write_all(format!("{line}\n").as_bytes())
+        .map_err(|e| Error::io(e, path))?;
     if sync {
         crate::io_fault("sync", path).map_err(|e| Error::io(e, path))?;
         log.sync_data().map_err(|e| Error::io(e, path))?;
@@ -233,11 +263,16 @@ impl BlobStorage {
     /// Opens `dir` (creating it), recovering every file: a file without a footer has its torn
     /// tail truncated and is sealed. Appends go to a new file.
     pub fn open(dir: &Path, target_file_size: u64) -> Result<BlobStorage> {
-        Self::open_recording(dir, target_file_size, false).map(|(s, _)| s)
+        let (s, _) = Self::open_recording(dir, target_file_size, false)?;
+        s.finish_recovery()?;
+        Ok(s)
     }
 
-    /// [`BlobStorage::open`], optionally recording synced lengths; also returns the files
-    /// whose torn tail recovery truncated, with the offset it truncated at.
+    /// [`BlobStorage::open`], optionally recording synced lengths; also returns the files the
+    /// previous process was appending to, with where their records now end (a torn tail is
+    /// truncated there). The OPEN log keeps naming them until [`Self::finish_recovery`], so
+    /// a crash before the caller has dealt with them (Titan: before RocksDB's recovery with
+    /// its WAL filter is complete) finds the same list again.
     pub fn open_recording(
         dir: &Path,
         target_file_size: u64,
@@ -264,18 +299,24 @@ impl BlobStorage {
             let file = File::open(&path).map_err(|e| Error::io(e, &path))?;
             files.insert(number, Arc::new(BlobFile { number, path, file }));
         }
-        // Every file is sealed (or left damaged) now: start the open log afresh.
-        let log = dir.join(OPEN_LOG);
-        std::fs::write(&log, b"").map_err(|e| Error::io(e, &log))?;
         let storage = BlobStorage {
             dir: dir.to_path_buf(),
             files: RwLock::new(files),
             active: Mutex::new(None),
+            active_sync: Mutex::new(None),
+            flush_sync_failed: AtomicBool::new(false),
             next_number: Mutex::new(max + 1),
             target_file_size,
             record_synced,
         };
         Ok((storage, truncated))
+    }
+
+    /// Every file is sealed (or left damaged) and the caller is done with the list
+    /// [`Self::open_recording`] returned: starts the OPEN log afresh.
+    pub fn finish_recovery(&self) -> Result<()> {
+        let log = self.dir.join(OPEN_LOG);
+        std::fs::write(&log, b"").map_err(|e| Error::io(e, &log))
     }
 
     fn new_number(&self) -> u64 {
@@ -293,13 +334,14 @@ impl BlobStorage {
         // Logged (and fsynced) before the file exists: whatever state a crash leaves this
         // file in, recovery knows it was being written, not damaged.
         self.log_open(&format!("+{number}"), true)?;
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .create_new(true)
             .read(true)
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(e, &path))?;
-        file.write_all(&format::header())
+        (&file)
+            .write_all(&format::header())
             .map_err(|e| Error::io(e, &path))?;
         // The name (and the OPEN log's, when this created it) must outlive a power loss before
         // any index into the file is written to the LSM.
@@ -312,16 +354,21 @@ impl BlobStorage {
                 number,
                 Arc::new(BlobFile {
                     number,
-                    path,
+                    path: path.clone(),
                     file: reader,
                 }),
             );
         Ok(ActiveFile {
             number,
-            file,
+            shared: Arc::new(SyncShared {
+                number,
+                path,
+                file,
+                written: AtomicU64::new(format::HEADER_LEN),
+                synced: AtomicU64::new(0),
+            }),
             offset: format::HEADER_LEN,
             records: 0,
-            unsynced: true,
         })
     }
 
@@ -341,23 +388,23 @@ impl BlobStorage {
         crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
         let written = if crate::fail_point_hit("titan::blob::short_write") {
             // A short write: half the bytes reach the file, then the device fails.
-            file.file
+            (&file.shared.file)
                 .write_all(&buf[..buf.len() / 2])
                 .and(Err(std::io::Error::other("injected short write")))
         } else {
-            file.file.write_all(&buf)
+            (&file.shared.file).write_all(&buf)
         };
         if let Err(e) = written {
             // Part of the buffer may be in the file. Cut it back to the last whole record, or
             // every later index would point `written` bytes early; if even that fails, the
             // caller gets this error and the next write starts a new file.
-            if file.file.set_len(file.offset).is_err() {
+            if file.shared.file.set_len(file.offset).is_err() {
                 file.offset = u64::MAX;
             }
             return Err(Error::io(e, &path));
         }
         file.offset += buf.len() as u64;
-        file.unsynced = true;
+        file.shared.written.store(file.offset, Ordering::Release);
         file.records += records.len() as u64;
         Ok(out)
     }
@@ -374,23 +421,72 @@ impl BlobStorage {
             self.seal(full)?;
         }
         if active.is_none() {
-            *active = Some(self.create_file()?);
+            let file = self.create_file()?;
+            *self.active_sync.lock().unwrap_or_else(|e| e.into_inner()) = Some(file.shared.clone());
+            *active = Some(file);
         }
         let file = active.as_mut().expect("set above");
         let idx = self.append_to(file, records)?;
         if sync {
-            self.sync_file(file)?;
-            file.unsynced = false;
+            self.sync_shared(&file.shared)?;
         }
         Ok(idx)
     }
 
     /// fsyncs an appended file.
     pub fn sync_file(&self, file: &ActiveFile) -> Result<()> {
-        let path = self.dir.join(file_name(file.number));
-        crate::io_fault("sync", &path).map_err(|e| Error::io(e, &path))?;
-        file.file.sync_data().map_err(|e| Error::io(e, &path))?;
-        self.record_synced_len(file.number, file.offset)
+        self.sync_shared(&file.shared)
+    }
+
+    /// fsyncs what has been written to a file so far, when some of it is not known durable.
+    /// Safe to call from any thread, concurrently with appends: the length is read before the
+    /// fsync, so the fsync covers at least that much.
+    fn sync_shared(&self, f: &SyncShared) -> Result<()> {
+        let len = f.written.load(Ordering::Acquire);
+        if f.synced.load(Ordering::Acquire) >= len {
+            return Ok(());
+        }
+        crate::io_fault("sync", &f.path).map_err(|e| Error::io(e, &f.path))?;
+        f.file.sync_data().map_err(|e| Error::io(e, &f.path))?;
+        f.synced.fetch_max(len, Ordering::AcqRel);
+        self.record_synced_len(f.number, len)
+    }
+
+    /// Makes every record appended so far durable, for RocksDB's flush-begin listener: the
+    /// memtable about to become an SST holds indexes into the active file, and an SST must
+    /// never point at a record a power loss can take. Runs on a RocksDB background thread
+    /// while a writer may hold the engine's write lock (stalled on this flush) or this
+    /// storage's `active` lock, so it takes neither: only `active_sync`, for a clone of the
+    /// handle. A file sealed since was fsynced by its seal. A failure is remembered: the next
+    /// write syncs the file itself ([`BlobStorage::take_flush_sync_failure`]).
+    pub fn sync_for_flush(&self) {
+        let shared = self
+            .active_sync
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(f) = shared
+            && self.sync_shared(&f).is_err()
+        {
+            self.note_flush_sync_failure();
+        }
+    }
+
+    /// Records that the records appended so far may not be durable although a flush needed
+    /// them to be: the next write with large values syncs them.
+    pub fn note_flush_sync_failure(&self) {
+        self.flush_sync_failed.store(true, Ordering::Release);
+    }
+
+    /// Holds the append lock (for a test that the flush listener does not need it).
+    #[cfg(test)]
+    pub(crate) fn lock_active_for_test(&self) -> std::sync::MutexGuard<'_, Option<ActiveFile>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a sync for a flush failed since the last call (see [`Self::sync_for_flush`]).
+    pub fn take_flush_sync_failure(&self) -> bool {
+        self.flush_sync_failed.swap(false, Ordering::AcqRel)
     }
 
     fn record_synced_len(&self, number: u64, len: u64) -> Result<()> {
@@ -405,16 +501,22 @@ impl BlobStorage {
     }
 
     /// Writes the footer and fsyncs: the file is complete.
-    pub fn seal(&self, mut file: ActiveFile) -> Result<()> {
+    pub fn seal(&self, file: ActiveFile) -> Result<()> {
         let path = self.dir.join(file_name(file.number));
         crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
-        file.file
+        (&file.shared.file)
             .write_all(&format::footer(file.records))
             .map_err(|e| Error::io(e, &path))?;
         crate::io_fault("sync", &path).map_err(|e| Error::io(e, &path))?;
-        file.file.sync_all().map_err(|e| Error::io(e, &path))?;
+        file.shared
+            .file
+            .sync_all()
+            .map_err(|e| Error::io(e, &path))?;
+        let len = file.offset + format::FOOTER_LEN;
+        file.shared.written.store(len, Ordering::Release);
+        file.shared.synced.fetch_max(len, Ordering::AcqRel);
         self.log_open(&format!("-{}", file.number), false)?;
-        self.record_synced_len(file.number, file.offset + format::FOOTER_LEN)
+        self.record_synced_len(file.number, len)
     }
 
     fn log_open(&self, line: &str, sync: bool) -> Result<()> {
@@ -424,6 +526,8 @@ impl BlobStorage {
     /// Seals the active file, if any (on close, and before GC so every file is a candidate).
     pub fn seal_active(&self) -> Result<()> {
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        // `active_sync` keeps the file: a flush listener that takes it before the seal's fsync
+        // is done syncs it itself (clearing it first would let that flush skip the sync).
         match active.take() {
             Some(f) => self.seal(f),
             None => Ok(()),
@@ -438,11 +542,7 @@ impl BlobStorage {
             .unwrap_or_else(|e| e.into_inner())
             .as_mut()
         {
-            Some(f) => {
-                self.sync_file(f)?;
-                f.unsynced = false;
-                Ok(())
-            }
+            Some(f) => self.sync_file(f),
             None => Ok(()),
         }
     }
@@ -458,11 +558,7 @@ impl BlobStorage {
             .unwrap_or_else(|e| e.into_inner())
             .as_mut()
         {
-            Some(f) if f.unsynced => {
-                self.sync_file(f)?;
-                f.unsynced = false;
-                Ok(())
-            }
+            Some(f) if f.shared.unsynced() => self.sync_file(f),
             _ => Ok(()),
         }
     }
@@ -562,7 +658,10 @@ fn recover(path: &Path, was_open: bool) -> Result<Option<u64>> {
         return Ok(None);
     }
     if data_end(&data) != data.len() {
-        return Ok(None); // sealed
+        // Sealed. When the OPEN log still names it, its seal's `-N` line was lost or an
+        // earlier recovery sealed it and stopped before the caller finished: report where its
+        // records end, as for a file recovered now (nothing valid points past that).
+        return Ok(was_open.then_some(data_end(&data) as u64));
     }
     if !was_open {
         // A sealed file that lost its footer (truncated, overwritten): damage, not a crash.

@@ -269,7 +269,9 @@ impl KvEngine for TitanEngine {
     }
 
     fn flush(&self) -> Result<()> {
-        // The records of the indexes the flush makes durable must be durable first.
+        // The records of the indexes the flush makes durable must be durable first. Titan's
+        // flush listener fsyncs them anyway, but it cannot fail the flush: syncing here first
+        // lets a failed fsync reach the caller.
         self.db.sync_blobs().map_err(|e| self.err(e))?;
         for name in self.cfs.iter() {
             let handle = self
@@ -305,7 +307,8 @@ impl ManualCompaction for TitanEngine {
             .rocks()
             .cf_handle(cf)
             .ok_or_else(|| Error::unknown_cf(cf))?;
-        // Compaction flushes the memtable first: make the blob records it points at durable.
+        // Compaction flushes the memtable first: make the blob records it points at durable
+        // (as in `flush`: the listener would, but could not report a failure).
         self.db.sync_blobs().map_err(|e| self.err(e))?;
         self.db.rocks().compact_range_cf(handle, start, end);
         self.db.gc(true).map(|_| ()).map_err(|e| self.err(e))
