@@ -166,7 +166,7 @@ pub struct RedbEngine {
 /// stop at redb's assertion `!read_page_ref_counts.contains_key(&page)` (found by the `tikv`
 /// bench cell, a reader thread beside a writer thread), release builds would let the reader
 /// see the page reused. A write therefore commits durably whenever a read is live; `begin`
-/// orders the two, so no read starts between that check and the commit.
+/// orders the two, so no read starts between that check and a non-durable commit.
 #[derive(Default)]
 struct ReadTracker {
     begin: RwLock<()>,
@@ -532,10 +532,13 @@ impl KvEngine for RedbEngine {
             return Ok(());
         }
         let mut writer = self.writer();
-        // Held through the commit: no read begins between the count and the commit.
-        let _no_new_reads = self.reads.begin.write().unwrap_or_else(|e| e.into_inner());
+        // A non-durable commit holds this through the commit, so no read begins between the
+        // count and the commit. A durable one lets it go at once: redb's durable path frees
+        // only pages no live read can reach, and readers must not wait out its fsync.
+        let mut no_new_reads = Some(self.reads.begin.write().unwrap_or_else(|e| e.into_inner()));
         let durable = opts.sync || self.reads.live.load(Ordering::Acquire) > 0;
         let durability = if durable {
+            no_new_reads = None;
             Durability::Immediate
         } else {
             Durability::None
@@ -553,6 +556,7 @@ impl KvEngine for RedbEngine {
                 &self.file,
             )
         })?;
+        drop(no_new_reads);
         // A durable commit makes every earlier commit durable too.
         writer.unsynced = !durable;
         self.user_bytes_written
