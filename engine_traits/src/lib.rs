@@ -43,6 +43,7 @@
 //! [`OpBatch`] is a ready [`WriteBatch`] if your engine applies batches itself.
 #![deny(missing_docs)]
 
+pub mod bounds;
 mod capabilities;
 mod engine;
 mod error;

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::ops::Bound;
 use std::path::Path;
 
+use engine_traits::bounds::{is_empty_range, max_lower, min_upper, prefix_successor};
 use engine_traits::{EngineIterator, Error, INVALID_ITERATOR_PANIC, IterOptions, Result};
 use fjall::{Keyspace, Readable as _, Slice};
 
@@ -56,69 +57,6 @@ impl std::fmt::Debug for FjallIterator<'_> {
 }
 
 type Bounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
-
-/// The tighter of two lower bounds.
-fn max_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    match (a, b) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (a, b) => {
-            let (ka, kb) = (bound_key(&a), bound_key(&b));
-            if ka > kb || (ka == kb && matches!(a, Bound::Excluded(_))) {
-                a
-            } else {
-                b
-            }
-        }
-    }
-}
-
-/// The tighter of two upper bounds.
-fn min_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    match (a, b) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (a, b) => {
-            let (ka, kb) = (bound_key(&a), bound_key(&b));
-            if ka < kb || (ka == kb && matches!(a, Bound::Excluded(_))) {
-                a
-            } else {
-                b
-            }
-        }
-    }
-}
-
-fn bound_key(b: &Bound<Vec<u8>>) -> &[u8] {
-    match b {
-        Bound::Included(k) | Bound::Excluded(k) => k,
-        Bound::Unbounded => &[],
-    }
-}
-
-/// Whether `(lo, hi)` holds no key at all. Checked before asking fjall, so a reversed range
-/// never reaches it.
-fn is_empty(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
-    match (lo, hi) {
-        (_, Bound::Excluded(h)) if h.is_empty() => true,
-        (Bound::Included(l), Bound::Included(h)) => l > h,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
-            l >= h
-        }
-        _ => false,
-    }
-}
-
-/// The smallest key above every key starting with `prefix`, or `None` when there is none
-/// (the prefix is empty or all 0xff).
-fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
 
 impl<'a> FjallIterator<'a> {
     pub(crate) fn new(
@@ -189,7 +127,7 @@ impl<'a> FjallIterator<'a> {
     fn open(&mut self, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>, back: bool) -> Result<bool> {
         self.current = None;
         self.cursor = Cursor::None;
-        if is_empty(&lo, &hi) {
+        if is_empty_range(&lo, &hi) {
             return Ok(false);
         }
         let range = self.snapshot.range(
@@ -300,31 +238,5 @@ impl EngineIterator for FjallIterator<'_> {
         Ok(Cow::Borrowed(
             &self.current.as_ref().expect(INVALID_ITERATOR_PANIC).1,
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefix_successor_skips_trailing_ff() {
-        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
-        assert_eq!(prefix_successor(b"a\xff"), Some(b"b".to_vec()));
-        assert_eq!(prefix_successor(b"\xff\xff"), None);
-        assert_eq!(prefix_successor(b""), None);
-    }
-
-    #[test]
-    fn reversed_and_touching_ranges_are_empty() {
-        let k = |s: &str| s.as_bytes().to_vec();
-        assert!(is_empty(&Bound::Included(k("b")), &Bound::Excluded(k("b"))));
-        assert!(!is_empty(
-            &Bound::Included(k("b")),
-            &Bound::Included(k("b"))
-        ));
-        assert!(is_empty(&Bound::Excluded(k("b")), &Bound::Included(k("b"))));
-        assert!(is_empty(&Bound::Unbounded, &Bound::Excluded(k(""))));
-        assert!(!is_empty(&Bound::Unbounded, &Bound::Included(k(""))));
     }
 }

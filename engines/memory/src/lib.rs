@@ -21,6 +21,7 @@ use std::borrow::Cow;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock};
 
+use engine_traits::bounds::{max_lower, min_upper};
 use engine_traits::{
     BatchOp, BulkIngest, Capabilities, EngineConfig, EngineIterator, Error, INVALID_ITERATOR_PANIC,
     IterOptions, KvEngine, OpBatch, ReadOptions, Readable, Result, WriteBatch, WriteOptions,
@@ -246,34 +247,6 @@ fn edge(map: &Map, lo: Bound<&[u8]>, hi: Bound<&[u8]>, back: bool) -> Option<(Ve
         range.next()
     };
     hit.map(|(k, v)| (k.clone(), v.clone()))
-}
-
-/// The tighter of two lower bounds.
-fn max_lower<'a>(a: Bound<&'a [u8]>, b: Bound<&'a [u8]>) -> Bound<&'a [u8]> {
-    match (a, b) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
-            if x > y || (x == y && matches!(a, Bound::Excluded(_))) {
-                a
-            } else {
-                b
-            }
-        }
-    }
-}
-
-/// The tighter of two upper bounds.
-fn min_upper<'a>(a: Bound<&'a [u8]>, b: Bound<&'a [u8]>) -> Bound<&'a [u8]> {
-    match (a, b) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
-            if x < y || (x == y && matches!(a, Bound::Excluded(_))) {
-                a
-            } else {
-                b
-            }
-        }
-    }
 }
 
 impl MemoryIterator {

@@ -22,6 +22,7 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
+use engine_traits::bounds::{is_empty_range, max_lower, min_upper};
 use engine_traits::{EngineIterator, Error, INVALID_ITERATOR_PANIC, IterOptions, Result};
 use redb::{AccessGuard, Range, ReadOnlyTable};
 
@@ -62,46 +63,6 @@ impl std::fmt::Debug for RedbIterator {
                 &self.current.as_ref().map(|(k, _)| k.value().to_vec()),
             )
             .finish()
-    }
-}
-
-/// Whether `(lo, hi)` holds no key at all (redb answers such a range empty too; checking here
-/// saves opening it).
-fn is_empty(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
-    match (lo, hi) {
-        (Bound::Included(l), Bound::Included(h)) => l > h,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
-            l >= h
-        }
-        _ => false,
-    }
-}
-
-/// The tighter of two lower bounds.
-fn max_lower<'a>(a: Bound<&'a [u8]>, b: Bound<&'a [u8]>) -> Bound<&'a [u8]> {
-    match (a, b) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
-            if x > y || (x == y && matches!(a, Bound::Excluded(_))) {
-                a
-            } else {
-                b
-            }
-        }
-    }
-}
-
-/// The tighter of two upper bounds.
-fn min_upper<'a>(a: Bound<&'a [u8]>, b: Bound<&'a [u8]>) -> Bound<&'a [u8]> {
-    match (a, b) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
-            if x < y || (x == y && matches!(a, Bound::Excluded(_))) {
-                a
-            } else {
-                b
-            }
-        }
     }
 }
 
@@ -168,7 +129,7 @@ impl RedbIterator {
     fn open(&mut self, lo: Bound<&[u8]>, hi: Bound<&[u8]>, direction: Direction) -> Result<bool> {
         self.current = None;
         self.range = None;
-        if is_empty(lo, hi) {
+        if is_empty_range(&lo, &hi) {
             return Ok(false);
         }
         let range = self
@@ -304,29 +265,5 @@ impl EngineIterator for RedbIterator {
                 .1
                 .value(),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reversed_and_touching_bounds_are_empty() {
-        assert!(is_empty(Bound::Included(b"b"), Bound::Excluded(b"b")));
-        assert!(is_empty(Bound::Included(b"c"), Bound::Included(b"b")));
-        assert!(!is_empty(Bound::Included(b"b"), Bound::Included(b"b")));
-    }
-
-    #[test]
-    fn the_tighter_bound_wins() {
-        assert_eq!(
-            max_lower(Bound::Included(b"a"), Bound::Included(b"b")),
-            Bound::Included(&b"b"[..])
-        );
-        assert_eq!(
-            min_upper(Bound::Included(b"c"), Bound::Excluded(b"c")),
-            Bound::Excluded(&b"c"[..])
-        );
     }
 }

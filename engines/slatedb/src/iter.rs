@@ -15,6 +15,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use engine_traits::bounds::{is_empty_range, max_lower, min_upper, prefix_successor};
 use engine_traits::{EngineIterator, Error, INVALID_ITERATOR_PANIC, IterOptions, Result};
 use slatedb::config::ScanOptions;
 use slatedb::{DbIterator, DbSnapshot, IterationOrder};
@@ -64,43 +65,6 @@ impl std::fmt::Debug for SlatedbIterator<'_> {
 
 type Bounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
-fn bound_key(b: &Bound<Vec<u8>>) -> &[u8] {
-    match b {
-        Bound::Included(k) | Bound::Excluded(k) => k,
-        Bound::Unbounded => &[],
-    }
-}
-
-/// The tighter of two lower bounds.
-fn max_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    match (a, b) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (a, b) => {
-            let (ka, kb) = (bound_key(&a), bound_key(&b));
-            if ka > kb || (ka == kb && matches!(a, Bound::Excluded(_))) {
-                a
-            } else {
-                b
-            }
-        }
-    }
-}
-
-/// The tighter of two upper bounds.
-fn min_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    match (a, b) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (a, b) => {
-            let (ka, kb) = (bound_key(&a), bound_key(&b));
-            if ka < kb || (ka == kb && matches!(a, Bound::Excluded(_))) {
-                a
-            } else {
-                b
-            }
-        }
-    }
-}
-
 impl<'a> SlatedbIterator<'a> {
     pub(crate) fn new(
         engine: &'a SlatedbEngine,
@@ -135,7 +99,7 @@ impl<'a> SlatedbIterator<'a> {
         let mut hi = keys::upper(self.tag, user_hi.map_or(Bound::Unbounded, Bound::Excluded));
         if let Some(p) = &self.prefix {
             let stored = keys::encode(self.tag, p);
-            if let Some(end) = keys::prefix_successor(&stored) {
+            if let Some(end) = prefix_successor(&stored) {
                 hi = min_upper(hi, Bound::Excluded(end));
             }
             lo = max_lower(lo, Bound::Included(stored));
@@ -174,7 +138,7 @@ impl<'a> SlatedbIterator<'a> {
     fn open(&mut self, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>, back: bool) -> Result<bool> {
         self.current = None;
         self.cursor = Cursor::None;
-        if keys::is_empty(&lo, &hi) {
+        if is_empty_range(&lo, &hi) {
             return Ok(false);
         }
         let order = if back {
@@ -314,31 +278,5 @@ impl EngineIterator for SlatedbIterator<'_> {
         Ok(Cow::Borrowed(
             &self.current.as_ref().expect(INVALID_ITERATOR_PANIC).1,
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_tighter_bound_wins() {
-        let k = |s: &str| s.as_bytes().to_vec();
-        assert_eq!(
-            max_lower(Bound::Included(k("a")), Bound::Included(k("b"))),
-            Bound::Included(k("b"))
-        );
-        assert_eq!(
-            max_lower(Bound::Excluded(k("b")), Bound::Included(k("b"))),
-            Bound::Excluded(k("b"))
-        );
-        assert_eq!(
-            min_upper(Bound::Excluded(k("c")), Bound::Included(k("c"))),
-            Bound::Excluded(k("c"))
-        );
-        assert_eq!(
-            min_upper(Bound::Unbounded, Bound::Included(k("c"))),
-            Bound::Included(k("c"))
-        );
     }
 }

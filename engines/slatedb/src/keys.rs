@@ -73,31 +73,6 @@ pub(crate) fn upper(tag: u8, bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
     }
 }
 
-/// The smallest key above every key starting with `prefix`, or `None` when there is none.
-pub(crate) fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
-
-/// Whether the stored-key range `(lo, hi)` holds no key. SlateDB asserts on some empty
-/// ranges, so none reaches it.
-pub(crate) fn is_empty(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
-    match (lo, hi) {
-        (_, Bound::Excluded(h)) if h.is_empty() => true,
-        (Bound::Included(l), Bound::Included(h)) => l > h,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) => {
-            l >= h
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,24 +96,5 @@ mod tests {
         assert_eq!(catalog_key("lock")[0], META_TAG);
         assert!(catalog_key("lock").starts_with(&catalog_prefix()));
         assert!(!format_key().starts_with(&catalog_prefix()));
-    }
-
-    #[test]
-    fn prefix_successor_skips_trailing_ff() {
-        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
-        assert_eq!(prefix_successor(b"a\xff"), Some(b"b".to_vec()));
-        assert_eq!(prefix_successor(b"\xff\xff"), None);
-    }
-
-    #[test]
-    fn reversed_and_touching_ranges_are_empty() {
-        let k = |s: &str| s.as_bytes().to_vec();
-        assert!(is_empty(&Bound::Included(k("b")), &Bound::Excluded(k("b"))));
-        assert!(!is_empty(
-            &Bound::Included(k("b")),
-            &Bound::Included(k("b"))
-        ));
-        assert!(is_empty(&Bound::Excluded(k("b")), &Bound::Included(k("b"))));
-        assert!(!is_empty(&Bound::Included(k("a")), &Bound::Unbounded));
     }
 }
