@@ -1,6 +1,6 @@
 //! The Titan database: RocksDB for keys and small values, blob files for large ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -12,7 +12,8 @@ use rust_rocksdb::rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options};
 use rust_rocksdb::{OptionsProfile, Status};
 
 use crate::format::{self, BlobIndex, LsmValue};
-use crate::storage::{BlobStorage, ScannedRecord};
+use crate::storage::{ActiveFile, BlobStorage, ScannedRecord};
+use crate::usage::{FileUsage, Usage, UsageSource};
 use crate::{Error, Result};
 
 /// Tuning of the separation layer.
@@ -20,11 +21,18 @@ use crate::{Error, Result};
 pub struct TitanOptions {
     /// Values of this many bytes and more go to blob files (default 4 KiB).
     pub min_blob_size: usize,
-    /// A blob file is sealed and a new one started at this size (default 64 MiB).
+    /// A blob file is sealed and a new one started at this size (default 16 MiB: small
+    /// enough that GC can pick victims finely, as TiKV's Titan does with 8 MiB).
     pub blob_file_size: u64,
-    /// GC rewrites a file once this fraction of it is garbage (default 0.5).
-    pub gc_garbage_ratio: f64,
-    /// How often background GC looks for garbage; `None` disables it (default 10 s).
+    /// Background GC keeps blob space amplification (record bytes in blob files / live
+    /// record bytes) at or below this (default 2.0). Greedy cleaning under uniform overwrites
+    /// then costs about 1.26 bytes written per user byte; 1.5 costs about 1.7.
+    pub target_space_amp: f64,
+    /// Background GC never rewrites a file with less garbage than this fraction, whatever
+    /// the space amplification (default 0.2): copying a mostly live file buys little space.
+    pub gc_min_garbage_ratio: f64,
+    /// The background GC thread wakes whenever writes push space amplification over the
+    /// target, and at least this often; `None` disables background GC (default 10 s).
     pub gc_interval: Option<Duration>,
     /// Log each blob file's synced length (`blob/SYNCED`), so a test can simulate a power
     /// loss with [`crate::storage::simulate_power_loss`] (default off).
@@ -35,8 +43,9 @@ impl Default for TitanOptions {
     fn default() -> Self {
         TitanOptions {
             min_blob_size: 4096,
-            blob_file_size: 64 << 20,
-            gc_garbage_ratio: 0.5,
+            blob_file_size: 16 << 20,
+            target_space_amp: 2.0,
+            gc_min_garbage_ratio: 0.2,
             gc_interval: Some(Duration::from_secs(10)),
             record_synced_lengths: false,
         }
@@ -63,11 +72,17 @@ pub struct TitanCounters {
     pub blob_bytes_written: AtomicU64,
     /// Blob record bytes rewritten by GC.
     pub gc_bytes_rewritten: AtomicU64,
+    /// Blob files GC rewrote (their live records moved to new files).
+    pub gc_files_rewritten: AtomicU64,
     /// Blob files GC deleted.
     pub gc_files_deleted: AtomicU64,
+    /// Record bytes of the files GC deleted.
+    pub gc_bytes_reclaimed: AtomicU64,
+    /// GC passes run (background and on demand).
+    pub gc_passes: AtomicU64,
 }
 
-/// Live and garbage bytes of one blob file, from a scan.
+/// Live and garbage bytes of one blob file, from the garbage accounting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlobFileStats {
     /// File number.
@@ -87,6 +102,8 @@ pub struct GcReport {
     pub bytes_rewritten: u64,
     /// Files deleted in this pass (rewritten now or earlier, once no reader needed them).
     pub files_deleted: Vec<u64>,
+    /// Files whose every record turned out to be garbage: dropped without copying.
+    pub files_dropped_whole: Vec<u64>,
 }
 
 /// Sequence numbers pinned by snapshots, iterators and reads in flight: a blob file made
@@ -131,6 +148,17 @@ struct Inner {
     /// Files rewritten by GC, with the sequence number after the commit that unlinked them.
     obsolete: Mutex<Vec<(u64, u64)>>,
     counters: TitanCounters,
+    /// Every blob file's live and total record bytes (see `crate::usage`).
+    usage: Usage,
+    usage_source: UsageSource,
+    /// One GC pass at a time (background thread and callers of `TitanDb::gc`).
+    gc_lock: Mutex<()>,
+    /// Blob record bytes appended by writes since the last GC pass began.
+    appended_since_gc: AtomicU64,
+    /// A write with the WAL disabled happened: closing flushes memtables before it
+    /// persists the counters, so they describe a durable LSM.
+    unlogged_writes: AtomicBool,
+    cfs: Vec<String>,
     path: PathBuf,
     stop: AtomicBool,
     wake: (Mutex<bool>, Condvar),
@@ -222,54 +250,109 @@ impl Inner {
             .copied();
         let mut obsolete = self.obsolete.lock().unwrap_or_else(|e| e.into_inner());
         let mut keep = Vec::new();
-        for (file, seq) in obsolete.drain(..) {
-            if min_pin.is_none_or(|p| p >= seq)
-                && crate::fail_point("titan::gc::delete_obsolete").is_ok()
-            {
-                self.blobs.delete(file)?;
-                self.counters
-                    .gc_files_deleted
-                    .fetch_add(1, Ordering::Relaxed);
-                report.files_deleted.push(file);
-            } else {
+        let mut failed = None;
+        for (file, seq) in std::mem::take(&mut *obsolete) {
+            let deletable = failed.is_none()
+                && min_pin.is_none_or(|p| p >= seq)
+                && crate::fail_point("titan::gc::delete_obsolete").is_ok();
+            if !deletable {
                 keep.push((file, seq));
+                continue;
+            }
+            let bytes = self.usage.snapshot().get(&file).map_or(0, |f| f.total);
+            match self.blobs.delete(file) {
+                Ok(()) => {
+                    self.usage.remove(file);
+                    self.counters
+                        .gc_files_deleted
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .gc_bytes_reclaimed
+                        .fetch_add(bytes, Ordering::Relaxed);
+                    report.files_deleted.push(file);
+                }
+                Err(e) => {
+                    // Kept, with every file after it, for the next pass.
+                    keep.push((file, seq));
+                    failed = Some(e);
+                }
             }
         }
         *obsolete = keep;
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     /// Whether the LSM still points `cf/key` at `idx`.
     fn points_at(&self, cf: &str, key: &[u8], idx: BlobIndex) -> Result<bool> {
-        let raw = self.db.get_cf(self.cf(cf)?, key)?;
-        Ok(
-            matches!(raw.as_deref().and_then(format::decode_lsm), Some(LsmValue::Blob(i)) if i == idx),
-        )
+        Ok(self.current_index(cf, key)? == Some(idx))
     }
 
-    fn file_stats(&self, number: u64) -> Result<(BlobFileStats, Vec<ScannedRecord>)> {
-        let file = self.blobs.file(number)?;
-        let mut stats = BlobFileStats {
-            number,
-            live_bytes: 0,
-            garbage_bytes: 0,
-        };
-        let mut live = Vec::new();
-        for rec in file.scan()? {
-            let len = u64::from(rec.index.len);
-            if self.points_at(&rec.cf, &rec.key, rec.index)? {
-                stats.live_bytes += len;
-                live.push(rec);
-            } else {
-                stats.garbage_bytes += len;
-            }
+    /// The blob index `cf/key`'s current value is, if it is one.
+    fn current_index(&self, cf: &str, key: &[u8]) -> Result<Option<BlobIndex>> {
+        let raw = self.db.get_pinned_cf(self.cf(cf)?, key)?;
+        Ok(match raw.as_deref().and_then(format::decode_lsm) {
+            Some(LsmValue::Blob(i)) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// Counts every file's live bytes from the LSM (one scan of every column family's
+    /// current values, no blob file read); totals come from the files' sizes.
+    fn recount(&self) -> Result<BTreeMap<u64, FileUsage>> {
+        let mut files = BTreeMap::new();
+        for f in self.blobs.files() {
+            let usage = FileUsage {
+                total: f.record_bytes()?,
+                ..FileUsage::default()
+            };
+            files.insert(f.number, usage);
         }
-        Ok((stats, live))
+        for cf in &self.cfs {
+            let mut it = self.db.raw_iterator_cf(self.cf(cf)?);
+            it.seek_to_first();
+            while let Some(v) = it.value() {
+                if let Some(LsmValue::Blob(idx)) = format::decode_lsm(v)
+                    && let Some(f) = files.get_mut(&idx.file)
+                {
+                    f.live += u64::from(idx.len);
+                }
+                it.next();
+            }
+            it.status()?;
+        }
+        Ok(files)
     }
 
-    fn gc(&self, force: bool) -> Result<GcReport> {
-        let mut report = GcReport::default();
+    /// Asks the background GC thread for a pass when writes since the last one have pushed
+    /// space amplification over the target. Cheap: one look at the counters every
+    /// `blob_file_size / 8` bytes appended.
+    fn maybe_wake_gc(&self, appended: u64) {
+        let step = (self.topts.blob_file_size / 8).max(1);
+        let before = self
+            .appended_since_gc
+            .fetch_add(appended, Ordering::Relaxed);
+        if (before + appended) / step == before / step || self.topts.gc_interval.is_none() {
+            return;
+        }
+        if self.over_target() {
+            let (lock, cv) = &self.wake;
+            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            cv.notify_one();
+        }
+    }
+
+    fn over_target(&self) -> bool {
+        let (total, live) = self.usage.totals();
+        total > 0 && total as f64 > self.topts.target_space_amp * live as f64
+    }
+
+    /// The next file this pass should collect, from the counters alone (no file is read):
+    /// with `force`, the one with the most garbage; otherwise, first any file with nothing
+    /// live, then, while space amplification is over the target, the one with the most
+    /// garbage (greedy), if at least `gc_min_garbage_ratio` of it is garbage.
+    fn pick_victim(&self, force: bool, skip: &std::collections::BTreeSet<u64>) -> Option<u64> {
         let active = self.blobs.active_number();
+        let files = self.usage.snapshot();
         let pending: Vec<u64> = self
             .obsolete
             .lock()
@@ -277,72 +360,220 @@ impl Inner {
             .iter()
             .map(|(f, _)| *f)
             .collect();
-        for file in self.blobs.files() {
-            if Some(file.number) == active || pending.contains(&file.number) {
-                continue;
-            }
-            let (stats, live) = self.file_stats(file.number)?;
-            let total = stats.live_bytes + stats.garbage_bytes;
-            let ratio = if total == 0 {
-                1.0
-            } else {
-                stats.garbage_bytes as f64 / total as f64
-            };
-            if stats.garbage_bytes == 0 || (!force && ratio < self.topts.gc_garbage_ratio) {
-                continue;
-            }
-            crate::fail_point("titan::gc::rewrite")?;
-            // Rewrite the live records into a new file, outside the write lock.
-            let mut out = if live.is_empty() {
-                None
-            } else {
-                Some(self.blobs.create_file()?)
-            };
-            let mut moved = Vec::with_capacity(live.len());
-            for ScannedRecord {
-                index: old,
-                cf,
-                key,
-            } in &live
-            {
-                let value = file.read(*old, cf, key)?;
-                let rec = format::encode_record(cf, key, &value);
-                let new = self
-                    .blobs
-                    .append_to(out.as_mut().expect("live records exist"), &[rec])?[0];
-                report.bytes_rewritten += new.len as u64;
-                moved.push((cf.as_str(), key.as_slice(), *old, new));
-            }
-            if let Some(out) = out {
-                // The new file is complete and durable before any index points at it.
-                self.blobs.seal(out)?;
-            }
-            crate::fail_point("titan::gc::commit")?;
-            // Commit: point keys at the new records only where they still point at the old.
-            let seq_after = {
-                let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-                let mut batch = RawWriteBatch::new();
-                for (cf, key, old, new) in &moved {
-                    if self.points_at(cf, key, *old)? {
-                        batch.put_cf(self.cf(cf)?, key, &format::encode_index(*new));
-                    }
-                }
-                if batch.count() > 0 {
-                    batch.write(&self.db, true, false)?;
-                }
-                self.db.latest_sequence_number()
-            };
-            self.counters
-                .gc_bytes_rewritten
-                .fetch_add(report.bytes_rewritten, Ordering::Relaxed);
-            self.obsolete
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((file.number, seq_after));
-            report.files_rewritten.push(file.number);
+        let mut candidates = files.iter().filter(|(n, f)| {
+            Some(**n) != active && !f.obsolete && !skip.contains(n) && !pending.contains(n)
+        });
+        let most_garbage = |c: &mut dyn Iterator<Item = (&u64, &FileUsage)>| {
+            c.filter(|(_, f)| f.garbage() > 0)
+                .max_by_key(|(n, f)| (f.garbage(), std::cmp::Reverse(**n)))
+                .map(|(n, f)| (*n, *f))
+        };
+        if force {
+            return most_garbage(&mut candidates).map(|(n, _)| n);
         }
+        let all: Vec<(&u64, &FileUsage)> = candidates.collect();
+        if let Some((n, _)) = all.iter().find(|(_, f)| f.live == 0) {
+            return Some(**n);
+        }
+        if !self.over_target() {
+            return None;
+        }
+        most_garbage(&mut all.into_iter())
+            .filter(|(_, f)| {
+                f.garbage() as f64 >= self.topts.gc_min_garbage_ratio * f.total.max(1) as f64
+            })
+            .map(|(n, _)| n)
+    }
+
+    fn gc(&self, force: bool) -> Result<GcReport> {
+        let _one_pass = self.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.appended_since_gc.store(0, Ordering::Relaxed);
+        self.counters.gc_passes.fetch_add(1, Ordering::Relaxed);
+        let mut report = GcReport::default();
+        self.purge_obsolete(&mut report)?;
+        // One output file for the whole pass (rotated at the target size), so victims with
+        // a little live data each do not leave a small file apiece.
+        let mut out: Option<ActiveFile> = None;
+        let mut done = std::collections::BTreeSet::new();
+        let mut collect = || -> Result<()> {
+            loop {
+                let skip: std::collections::BTreeSet<u64> = done
+                    .iter()
+                    .copied()
+                    .chain(out.as_ref().map(|o| o.number))
+                    .collect();
+                let Some(victim) = self.pick_victim(force, &skip) else {
+                    return Ok(());
+                };
+                done.insert(victim);
+                self.collect(victim, &mut out, &mut report)?;
+                self.purge_obsolete(&mut report)?;
+            }
+        };
+        let collected = collect();
+        // Sealed even after a failure: commits that succeeded point into it.
+        let sealed = out.take().map_or(Ok(()), |o| self.blobs.seal(o));
+        collected?;
+        sealed?;
         self.purge_obsolete(&mut report)?;
         Ok(report)
+    }
+
+    /// Moves `victim`'s live records to `out` and points their keys at the copies; the file
+    /// then waits for readers to let go of it (`purge_obsolete`).
+    fn collect(
+        &self,
+        victim: u64,
+        out: &mut Option<ActiveFile>,
+        report: &mut GcReport,
+    ) -> Result<()> {
+        crate::fail_point("titan::gc::rewrite")?;
+        let file = self.blobs.file(victim)?;
+        let mut moved = Vec::new();
+        for ScannedRecord { index, cf, key } in file.scan_keys()? {
+            // The counters chose the victim; whether a record is live is asked of the LSM.
+            if !self.points_at(&cf, &key, index)? {
+                continue;
+            }
+            let value = file.read(index, &cf, &key)?;
+            if out
+                .as_ref()
+                .is_some_and(|o| o.len() >= self.topts.blob_file_size)
+            {
+                self.blobs.seal(out.take().expect("checked"))?;
+            }
+            if out.is_none() {
+                *out = Some(self.blobs.create_file()?);
+            }
+            let o = out.as_mut().expect("set above");
+            let new = self
+                .blobs
+                .append_to(o, &[format::encode_record(&cf, &key, &value)])?[0];
+            self.usage.appended(&[new]);
+            report.bytes_rewritten += u64::from(new.len);
+            self.counters
+                .gc_bytes_rewritten
+                .fetch_add(u64::from(new.len), Ordering::Relaxed);
+            moved.push((cf, key, index, new));
+        }
+        if let Some(o) = out.as_ref()
+            && !moved.is_empty()
+        {
+            // The copies are durable before any index points at them (files sealed by the
+            // rotation above were fsynced by their seal).
+            self.blobs.sync_file(o)?;
+        }
+        crate::fail_point("titan::gc::commit")?;
+        // Commit: point keys at the new records only where they still point at the old.
+        let seq_after = {
+            let _w = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut batch = RawWriteBatch::new();
+            let (mut now_live, mut now_garbage) = (Vec::new(), Vec::new());
+            for (cf, key, old, new) in &moved {
+                if self.points_at(cf, key, *old)? {
+                    batch.put_cf(self.cf(cf)?, key, &format::encode_index(*new));
+                    now_live.push(*new);
+                    now_garbage.push(*old);
+                }
+            }
+            if batch.count() > 0 {
+                // A synced batch makes every earlier WAL entry durable with it: the records
+                // those point at must be first, or a power cut keeps this commit's
+                // predecessors without their records, recovery stops replay before this
+                // commit, and the keys point into a file GC has deleted.
+                self.blobs.sync_active_if_unsynced()?;
+                batch.write(&self.db, true, false)?;
+            }
+            self.usage.commit(&now_live, &now_garbage);
+            self.db.latest_sequence_number()
+        };
+        self.usage.set_obsolete(victim);
+        self.obsolete
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((victim, seq_after));
+        if moved.is_empty() {
+            report.files_dropped_whole.push(victim);
+        } else {
+            report.files_rewritten.push(victim);
+            self.counters
+                .gc_files_rewritten
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// What a batch does to blob records, worked out under the write lock as the batch is built:
+/// the records its puts make live, and the records of the values it replaces (puts, deletes,
+/// ranges), which become garbage once it commits. Keys written twice in one batch are
+/// followed through the batch's own effect so far, not the LSM.
+struct Replaced<'a> {
+    inner: &'a Inner,
+    /// Some key's current value is a blob index: only then is the LSM asked.
+    look_up: bool,
+    batch_effect: HashMap<(&'a str, Vec<u8>), Option<BlobIndex>>,
+    single: bool,
+    made_live: Vec<BlobIndex>,
+    made_garbage: Vec<BlobIndex>,
+}
+
+impl<'a> Replaced<'a> {
+    fn new(inner: &'a Inner, ops: usize) -> Self {
+        Replaced {
+            inner,
+            look_up: inner.usage.any_live(),
+            batch_effect: HashMap::new(),
+            single: ops == 1,
+            made_live: Vec::new(),
+            made_garbage: Vec::new(),
+        }
+    }
+
+    fn set(&mut self, cf: &'a str, key: &[u8], new: Option<BlobIndex>) -> Result<()> {
+        let old = match self.batch_effect.get(&(cf, key.to_vec())) {
+            Some(old) => *old,
+            None if self.look_up => self.inner.current_index(cf, key)?,
+            None => None,
+        };
+        self.made_garbage.extend(old);
+        self.made_live.extend(new);
+        if !self.single {
+            self.batch_effect.insert((cf, key.to_vec()), new);
+        }
+        Ok(())
+    }
+
+    fn delete_range(&mut self, cf: &'a str, start: &[u8], end: &[u8]) -> Result<()> {
+        if start >= end {
+            return Ok(());
+        }
+        for ((c, k), v) in self.batch_effect.iter_mut() {
+            if *c == cf && k.as_slice() >= start && k.as_slice() < end {
+                self.made_garbage.extend(v.take());
+            }
+        }
+        if !self.look_up {
+            return Ok(());
+        }
+        let mut ro = rust_rocksdb::rocksdb::ReadOptions::default();
+        ro.set_iterate_lower_bound(start.to_vec());
+        ro.set_iterate_upper_bound(end.to_vec());
+        let mut it = self.inner.db.raw_iterator_cf_opt(self.inner.cf(cf)?, ro);
+        it.seek_to_first();
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let key = (cf, k.to_vec());
+            if !self.batch_effect.contains_key(&key) {
+                if let Some(LsmValue::Blob(idx)) = format::decode_lsm(v) {
+                    self.made_garbage.push(idx);
+                }
+                // Later operations of this batch on this key replace nothing.
+                self.batch_effect.insert(key, None);
+            }
+            it.next();
+        }
+        it.status()?;
+        Ok(())
     }
 }
 
@@ -436,7 +667,7 @@ impl TitanDb {
             .iter()
             .map(|c| ColumnFamilyDescriptor::new(c, opts.clone()));
         let db = DB::open_cf_descriptors(&opts, path, descriptors)?;
-        let inner = Arc::new(Inner {
+        let mut inner = Inner {
             db,
             opts,
             blobs,
@@ -445,15 +676,39 @@ impl TitanDb {
             pins: Pins::default(),
             obsolete: Mutex::new(Vec::new()),
             counters: TitanCounters::default(),
+            usage: Usage::default(),
+            usage_source: UsageSource::Persisted,
+            gc_lock: Mutex::new(()),
+            appended_since_gc: AtomicU64::new(0),
+            unlogged_writes: AtomicBool::new(false),
+            cfs: cfs.to_vec(),
             path: path.to_path_buf(),
             stop: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
             _wal_filter: wal_filter,
-        });
+        };
         if !truncated.is_empty() {
             inner.drop_dangling_indexes(cfs, &truncated)?;
         }
         inner.blobs.finish_recovery()?;
+        // The garbage counters: as the last clean close left them, or recounted from the LSM.
+        let mut on_disk = BTreeMap::new();
+        for f in inner.blobs.files() {
+            on_disk.insert(f.number, f.record_bytes()?);
+        }
+        let persisted = match Usage::take_persisted(inner.blobs.dir(), &on_disk)? {
+            Ok(_) if !truncated.is_empty() => Err(
+                "the last process stopped while appending to a blob file (recovered above)".into(),
+            ),
+            other => other,
+        };
+        let (files, source) = match persisted {
+            Ok(files) => (files, UsageSource::Persisted),
+            Err(why) => (inner.recount()?, UsageSource::Recounted(why)),
+        };
+        inner.usage = Usage::new(files);
+        inner.usage_source = source;
+        let inner = Arc::new(inner);
         let gc_thread = topts.gc_interval.map(|interval| {
             let inner = inner.clone();
             std::thread::Builder::new()
@@ -461,16 +716,20 @@ impl TitanDb {
                 .spawn(move || {
                     let (lock, cv) = &inner.wake;
                     loop {
-                        // `stop` is set under this mutex, so checking it here and waiting
-                        // cannot miss the wake-up from Drop.
-                        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        // `stop` and the wanted flag are set under this mutex, so checking
+                        // them here and waiting cannot miss a wake-up.
+                        let mut wanted = lock.lock().unwrap_or_else(|e| e.into_inner());
                         if inner.stop.load(Ordering::Acquire) {
                             break;
                         }
-                        let (guard, _) = cv
-                            .wait_timeout(guard, interval)
-                            .unwrap_or_else(|e| e.into_inner());
-                        drop(guard);
+                        if !*wanted {
+                            wanted = cv
+                                .wait_timeout(wanted, interval)
+                                .unwrap_or_else(|e| e.into_inner())
+                                .0;
+                        }
+                        *wanted = false;
+                        drop(wanted);
                         if inner.stop.load(Ordering::Acquire) {
                             break;
                         }
@@ -524,6 +783,7 @@ impl TitanDb {
             })
             .collect();
         let mut indexes = Vec::new().into_iter();
+        let mut appended = 0;
         if !big.is_empty() {
             crate::fail_point("titan::blob::append")?;
             // Synced: the records are durable before the WAL sync makes their indexes durable.
@@ -542,13 +802,16 @@ impl TitanDb {
                         inner.blobs.note_flush_sync_failure();
                     }
                 })?;
+            // In the file now: garbage unless the LSM write below commits.
+            inner.usage.appended(&idx);
             if sync_blobs && !skip_sync {
                 crate::fail_point("titan::blob::fsync")?;
             }
+            appended = big.iter().map(|r| r.len() as u64).sum();
             inner
                 .counters
                 .blob_bytes_written
-                .fetch_add(big.iter().map(|r| r.len() as u64).sum(), Ordering::Relaxed);
+                .fetch_add(appended, Ordering::Relaxed);
             indexes = idx.into_iter();
         } else if sync {
             // This synced batch makes every earlier LSM entry durable with it (one WAL), so
@@ -557,31 +820,48 @@ impl TitanDb {
             inner.blobs.sync_active_if_unsynced()?;
         }
         let mut batch = RawWriteBatch::new();
+        let mut replaced = Replaced::new(inner, ops.len());
         let mut user = 0u64;
         for op in ops {
             match *op {
                 WriteOp::Put(cf, k, v) => {
                     user += (k.len() + v.len()) as u64;
-                    let encoded = if v.len() >= inner.topts.min_blob_size {
-                        format::encode_index(indexes.next().expect("one index per large value"))
+                    let (encoded, new) = if v.len() >= inner.topts.min_blob_size {
+                        let idx = indexes.next().expect("one index per large value");
+                        (format::encode_index(idx), Some(idx))
                     } else {
-                        format::encode_inline(v)
+                        (format::encode_inline(v), None)
                     };
                     batch.put_cf(inner.cf(cf)?, k, &encoded);
+                    replaced.set(cf, k, new)?;
                 }
                 WriteOp::Delete(cf, k) => {
                     user += k.len() as u64;
                     batch.delete_cf(inner.cf(cf)?, k);
+                    replaced.set(cf, k, None)?;
                 }
-                WriteOp::DeleteRange(cf, s, e) => batch.delete_range_cf(inner.cf(cf)?, s, e),
+                WriteOp::DeleteRange(cf, s, e) => {
+                    batch.delete_range_cf(inner.cf(cf)?, s, e);
+                    replaced.delete_range(cf, s, e)?;
+                }
             }
         }
         crate::fail_point("titan::lsm::before_write")?;
         batch.write(&inner.db, sync, disable_wal)?;
         inner
+            .usage
+            .commit(&replaced.made_live, &replaced.made_garbage);
+        if disable_wal {
+            inner.unlogged_writes.store(true, Ordering::Relaxed);
+        }
+        inner
             .counters
             .user_bytes_written
             .fetch_add(user, Ordering::Relaxed);
+        drop(_w);
+        if appended > 0 {
+            inner.maybe_wake_gc(appended);
+        }
         Ok(())
     }
 
@@ -640,13 +920,60 @@ impl TitanDb {
         self.inner.gc(force)
     }
 
-    /// Live and garbage bytes of every sealed blob file (one LSM lookup per record).
-    pub fn blob_file_stats(&self) -> Result<Vec<BlobFileStats>> {
-        let mut out = Vec::new();
-        for f in self.inner.blobs.files() {
-            out.push(self.inner.file_stats(f.number)?.0);
-        }
-        Ok(out)
+    /// Live and garbage bytes of every blob file, from the garbage accounting (no file is
+    /// read, the LSM is not asked).
+    pub fn blob_file_stats(&self) -> Vec<BlobFileStats> {
+        self.inner
+            .usage
+            .snapshot()
+            .into_iter()
+            .map(|(number, f)| BlobFileStats {
+                number,
+                live_bytes: f.live,
+                garbage_bytes: f.garbage(),
+            })
+            .collect()
+    }
+
+    /// Live and total record bytes of every blob file, counted afresh from the LSM (one
+    /// scan of every column family) and the files' sizes: what the accounting must equal.
+    /// Holds writes and GC off while it counts.
+    pub fn recount_usage(&self) -> Result<BTreeMap<u64, FileUsage>> {
+        let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _w = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        self.inner.recount()
+    }
+
+    /// The accounting's current live and total record bytes of every blob file (obsolete
+    /// files, waiting for readers to let go, are marked).
+    pub fn usage(&self) -> BTreeMap<u64, FileUsage> {
+        self.inner.usage.snapshot()
+    }
+
+    /// Where this open's garbage counters came from.
+    pub fn usage_source(&self) -> &UsageSource {
+        &self.inner.usage_source
+    }
+
+    /// Times the accounting found fewer live bytes in a file than a replaced record had (a
+    /// missed change; GC stays correct, only its choices suffer). Zero unless there is a bug.
+    pub fn usage_drift(&self) -> u64 {
+        self.inner.usage.drift()
+    }
+
+    /// Read calls into blob files since open (record reads and key scans).
+    pub fn blob_reads(&self) -> u64 {
+        self.inner.blobs.reads()
+    }
+
+    /// Blob record bytes on disk and live (files waiting for readers to let go excluded):
+    /// the ratio is the blob space amplification GC aims at.
+    pub fn blob_totals(&self) -> (u64, u64) {
+        self.inner.usage.totals()
     }
 
     /// Counters since open.
@@ -703,6 +1030,23 @@ impl Drop for TitanDb {
             let _ = t.join();
         }
         let _ = self.inner.blobs.seal_active();
+        // No reader is left: files GC made obsolete go now, so the counters need not list them.
+        let _ = self.inner.purge_obsolete(&mut GcReport::default());
+        // The counters must describe a durable LSM: the WAL synced, and memtables holding
+        // writes that bypassed it flushed. If any step fails, no file is written and the next
+        // open recounts.
+        let inner = &self.inner;
+        let durable = if inner.unlogged_writes.load(Ordering::Relaxed) {
+            inner.cfs.iter().try_for_each(|cf| {
+                inner.db.flush_cf(inner.cf(cf)?)?;
+                Ok::<(), Error>(())
+            })
+        } else {
+            inner.db.flush_wal(true).map_err(Error::from)
+        };
+        if durable.is_ok() {
+            let _ = inner.usage.persist(inner.blobs.dir());
+        }
     }
 }
 

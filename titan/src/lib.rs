@@ -30,6 +30,7 @@
 mod db;
 pub mod format;
 pub mod storage;
+pub mod usage;
 pub mod wal;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub use db::{
 };
 pub use rust_rocksdb::Status;
 pub use storage::simulate_power_loss;
+pub use usage::{FileUsage, UsageSource};
 
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -97,7 +99,7 @@ impl From<rust_rocksdb::rocksdb::Error> for Error {
 
 /// The failpoint sites of Titan, for the failpoint plugin catalog: (name, where, what a test
 /// may do there).
-pub const FAILPOINTS: [(&str, &str, &str); 9] = [
+pub const FAILPOINTS: [(&str, &str, &str); 10] = [
     (
         "titan::blob::append",
         "before large values are appended to the active blob file",
@@ -137,6 +139,11 @@ pub const FAILPOINTS: [(&str, &str, &str); 9] = [
         "titan::gc::delete_obsolete",
         "before an obsolete blob file is deleted",
         "return: the file is kept for the next pass",
+    ),
+    (
+        "titan::usage::persist",
+        "at a clean close, after the garbage counters' temporary file is fsynced, before its rename",
+        "return: no counters file (the next open recounts); return(abort): a crash there",
     ),
     (
         IO_SITE,
