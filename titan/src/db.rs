@@ -1,6 +1,7 @@
 //! The Titan database: RocksDB for keys and small values, blob files for large ones.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -1090,5 +1091,131 @@ mod tests {
             !synced.is_empty(),
             "the listener fsynced the blob file and logged its length"
         );
+    }
+}
+
+impl TitanDb {
+    /// Writes a consistent, openable copy of the database into `dir` (which must not exist):
+    /// RocksDB's checkpoint (its memtables flushed, its files hard-linked) and every blob
+    /// file, hard-linked (copied where a link cannot cross file systems). The copy has no
+    /// counters file, so its first open recounts from its LSM.
+    ///
+    /// GC and writes wait while RocksDB's checkpoint is taken: every blob file is then
+    /// sealed (the active one is sealed first, and no GC output is half written), so the
+    /// files linked are complete and will never change.
+    pub fn checkpoint(&self, dir: &Path) -> Result<()> {
+        let inner = &*self.inner;
+        if dir.exists() {
+            return Err(Error::Rocks(Status::invalid(format!(
+                "checkpoint directory {} already exists",
+                dir.display()
+            ))));
+        }
+        let _gc = inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let files = {
+            let _w = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+            inner.blobs.seal_active()?;
+            rust_rocksdb::rocksdb::checkpoint::Checkpoint::new(&inner.db)?
+                .create_checkpoint(dir)?;
+            inner.blobs.files()
+        };
+        // GC waits on `gc_lock`, so none of these files is deleted before it is linked.
+        let blob_dir = dir.join("blob");
+        std::fs::create_dir(&blob_dir).map_err(|e| Error::io(e, &blob_dir))?;
+        for f in files {
+            let to = blob_dir.join(f.path.file_name().expect("blob files have names"));
+            if std::fs::hard_link(&f.path, &to).is_err() {
+                std::fs::copy(&f.path, &to).map_err(|e| Error::io(e, &to))?;
+                File::open(&to)
+                    .and_then(|c| c.sync_all())
+                    .map_err(|e| Error::io(e, &to))?;
+            }
+        }
+        crate::storage::sync_dir(&blob_dir)?;
+        crate::storage::sync_dir(dir)
+    }
+
+    /// Loads `entries` (keys strictly ascending) into `cf` as one unit, newer than anything
+    /// written before. Values of `min_blob_size` and more go to a new blob file, sealed and
+    /// fsynced first; then one SST with every key's LSM value (an index or the value inline)
+    /// is built and ingested by RocksDB, atomically. A crash before the ingest leaves the new
+    /// file as garbage. The values the ingest replaces become garbage of their files.
+    pub fn ingest(&self, cf: &str, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
+        let inner = &*self.inner;
+        if let Some(w) = entries.windows(2).find(|w| w[0].0 >= w[1].0) {
+            return Err(Error::Rocks(Status::invalid(format!(
+                "ingest into {cf:?}: keys not strictly ascending at {:?}",
+                String::from_utf8_lossy(&w[1].0)
+            ))));
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let handle = inner.cf(cf)?;
+        let _w = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let min = inner.topts.min_blob_size;
+        let records: Vec<Vec<u8>> = entries
+            .iter()
+            .filter(|(_, v)| v.len() >= min)
+            .map(|(k, v)| format::encode_record(cf, k, v))
+            .collect();
+        let mut indexes = Vec::new();
+        if !records.is_empty() {
+            let mut file = inner.blobs.create_file()?;
+            let appended = inner.blobs.append_to(&mut file, &records);
+            let sealed = inner.blobs.seal(file);
+            indexes = appended?;
+            sealed?;
+            inner.usage.appended(&indexes);
+            inner.counters.blob_bytes_written.fetch_add(
+                records.iter().map(|r| r.len() as u64).sum(),
+                Ordering::Relaxed,
+            );
+        }
+        let sst = inner.path.join(format!(
+            "titan-ingest-{}-{}.sst",
+            std::process::id(),
+            inner.db.latest_sequence_number()
+        ));
+        let mut replaced = Replaced::new(inner, entries.len());
+        let mut new = indexes.iter().copied();
+        let mut writer = rust_rocksdb::rocksdb::SstFileWriter::create(&inner.opts);
+        let mut build = || -> Result<()> {
+            writer.open(&sst)?;
+            for (k, v) in entries {
+                let (encoded, idx) = if v.len() >= min {
+                    let idx = new.next().expect("one index per large value");
+                    (format::encode_index(idx), Some(idx))
+                } else {
+                    (format::encode_inline(v), None)
+                };
+                writer.put(k, &encoded)?;
+                replaced.set(cf, k, idx)?;
+            }
+            writer.finish()?;
+            Ok(())
+        };
+        let built = build();
+        let ingested = built.and_then(|()| {
+            let mut o = rust_rocksdb::rocksdb::IngestExternalFileOptions::default();
+            o.set_move_files(true);
+            Ok(inner
+                .db
+                .ingest_external_file_cf_opts(handle, &o, vec![&sst])?)
+        });
+        // On success RocksDB linked the file in; the name written is ours to remove.
+        let _ = std::fs::remove_file(&sst);
+        ingested?;
+        inner
+            .usage
+            .commit(&replaced.made_live, &replaced.made_garbage);
+        inner.counters.user_bytes_written.fetch_add(
+            entries
+                .iter()
+                .map(|(k, v)| (k.len() + v.len()) as u64)
+                .sum(),
+            Ordering::Relaxed,
+        );
+        Ok(())
     }
 }

@@ -353,3 +353,77 @@ fn snapshots_and_iterators_read_their_values_while_background_gc_runs() {
     );
     assert_counters_equal_recount(&db, "after concurrent GC");
 }
+
+#[test]
+fn a_checkpoint_holds_its_blob_values_after_the_source_collects_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path().join("db").as_path(), manual(20_000));
+    for i in 0..20 {
+        db.write(
+            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
+            false,
+            false,
+        )
+        .unwrap();
+    }
+    let copy = dir.path().join("copy");
+    db.checkpoint(&copy).unwrap();
+    assert!(
+        db.checkpoint(&copy).is_err(),
+        "an existing directory is refused"
+    );
+    for i in 0..20 {
+        db.write(
+            &[WriteOp::Put(CF, &key(i), &value(i, 1, 5000))],
+            false,
+            false,
+        )
+        .unwrap();
+    }
+    let report = db.gc(true).unwrap();
+    assert!(!report.files_deleted.is_empty(), "{report:?}");
+    let cp = open(&copy, manual(20_000));
+    assert!(matches!(cp.usage_source(), UsageSource::Recounted(_)));
+    for i in 0..20 {
+        assert_eq!(cp.get(CF, &key(i), true).unwrap(), Some(value(i, 0, 5000)));
+        assert_eq!(db.get(CF, &key(i), true).unwrap(), Some(value(i, 1, 5000)));
+    }
+    assert_counters_equal_recount(&cp, "the checkpoint");
+}
+
+#[test]
+fn an_ingest_puts_large_values_in_a_blob_file_and_counts_what_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), manual(1 << 20));
+    for i in 0..10 {
+        db.write(
+            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
+            false,
+            false,
+        )
+        .unwrap();
+    }
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = (5..15)
+        .map(|i| (key(i), value(i, 1, if i % 2 == 0 { 6000 } else { 10 })))
+        .collect();
+    let unsorted = vec![entries[1].clone(), entries[0].clone()];
+    assert!(
+        db.ingest(CF, &unsorted).is_err(),
+        "keys out of order are refused"
+    );
+    db.ingest(CF, &entries).unwrap();
+    for i in 0..15 {
+        let want = if i < 5 {
+            value(i, 0, 5000)
+        } else {
+            value(i, 1, if i % 2 == 0 { 6000 } else { 10 })
+        };
+        assert_eq!(db.get(CF, &key(i), true).unwrap(), Some(want), "key {i}");
+    }
+    assert_counters_equal_recount(&db, "after the ingest");
+    let garbage: u64 = db.blob_file_stats().iter().map(|s| s.garbage_bytes).sum();
+    assert!(
+        garbage > 5 * 5000,
+        "the five replaced records are garbage: {garbage}"
+    );
+}
