@@ -24,7 +24,7 @@ mod stats;
 
 use std::fmt;
 
-pub use profile::{ByteSize, Compression, OptionsProfile, ProfileError};
+pub use profile::{ByteSize, Compression, OptionsProfile, ProfileError, TitanProfile};
 pub use rocksdb;
 pub use stats::RocksStats;
 

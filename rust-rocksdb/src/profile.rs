@@ -164,6 +164,26 @@ pub struct OptionsProfile {
     pub enable_blob_gc: Option<bool>,
     pub blob_gc_age_cutoff: Option<f64>,
     pub blob_gc_force_threshold: Option<f64>,
+    /// Titan's own settings (engine `titan`; RocksDB itself has no such options, and the
+    /// other engines ignore the section).
+    pub titan: Option<TitanProfile>,
+}
+
+/// The `titan:` section of a profile: the key-value separation and GC settings of engine
+/// `titan` (the `titan` crate's `TitanOptions`). An absent key keeps Titan's default.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TitanProfile {
+    /// Values of this size and more go to blob files.
+    pub min_blob_size: Option<ByteSize>,
+    /// Blob files are sealed at this size.
+    pub blob_file_size: Option<ByteSize>,
+    /// The blob space amplification background GC keeps to.
+    pub target_space_amp: Option<f64>,
+    /// Background GC leaves files with less garbage than this fraction.
+    pub gc_min_garbage_ratio: Option<f64>,
+    /// The GC thread wakes at least this often (milliseconds); 0 disables background GC.
+    pub gc_interval_ms: Option<u64>,
 }
 
 impl OptionsProfile {

@@ -53,6 +53,32 @@ impl Default for TitanOptions {
     }
 }
 
+impl TitanOptions {
+    /// `InvalidArgument` naming the first setting out of its range.
+    fn check(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::Rocks(Status::invalid(format!("titan: {what}"))));
+        if self.min_blob_size == 0 {
+            return bad("min_blob_size must be at least 1 byte".into());
+        }
+        if self.blob_file_size == 0 {
+            return bad("blob_file_size must be at least 1 byte".into());
+        }
+        if !(self.target_space_amp > 1.0 && self.target_space_amp.is_finite()) {
+            return bad(format!(
+                "target_space_amp {} must be a number above 1.0",
+                self.target_space_amp
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.gc_min_garbage_ratio) {
+            return bad(format!(
+                "gc_min_garbage_ratio {} must be within 0.0..=1.0",
+                self.gc_min_garbage_ratio
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One write of a batch, as Titan applies it.
 #[derive(Clone, Copy, Debug)]
 pub enum WriteOp<'a> {
@@ -616,6 +642,7 @@ impl TitanDb {
         topts: TitanOptions,
         create_if_missing: bool,
     ) -> Result<TitanDb> {
+        topts.check()?;
         let (mut opts, _) = rust_rocksdb::open_options(profile);
         opts.create_if_missing(create_if_missing);
         opts.create_missing_column_families(true);

@@ -25,7 +25,7 @@ use engine_traits::{
     WriteOptions,
 };
 use rust_rocksdb::rocksdb::{DB, Options};
-use rust_rocksdb::{OptionsProfile, RocksStats};
+use rust_rocksdb::{OptionsProfile, RocksStats, TitanProfile};
 use titan::{Pin, TitanDb, TitanOptions, TitanSnapshot, WriteOp};
 
 /// Maps a Titan error onto the trait layer's kinds. Injected failpoint errors are `Io`: they
@@ -51,6 +51,29 @@ pub fn map_error(e: titan::Error, path: &Path) -> Error {
     }
 }
 
+/// `topts` with the `titan:` section of an options profile laid over it.
+fn with_profile(mut topts: TitanOptions, p: Option<&TitanProfile>) -> TitanOptions {
+    let Some(p) = p else {
+        return topts;
+    };
+    if let Some(v) = p.min_blob_size {
+        topts.min_blob_size = v.0 as usize;
+    }
+    if let Some(v) = p.blob_file_size {
+        topts.blob_file_size = v.0;
+    }
+    if let Some(v) = p.target_space_amp {
+        topts.target_space_amp = v;
+    }
+    if let Some(v) = p.gc_min_garbage_ratio {
+        topts.gc_min_garbage_ratio = v;
+    }
+    if let Some(ms) = p.gc_interval_ms {
+        topts.gc_interval = (ms > 0).then(|| std::time::Duration::from_millis(ms));
+    }
+    topts
+}
+
 /// Titan as a [`KvEngine`].
 #[derive(Debug)]
 pub struct TitanEngine {
@@ -70,6 +93,7 @@ impl TitanEngine {
         let name = config.profile.as_deref().unwrap_or("default");
         let profile =
             OptionsProfile::load(name).map_err(|e| Error::invalid(format!("engine titan: {e}")))?;
+        let topts = with_profile(topts, profile.titan.as_ref());
         let mut all = cfs.to_vec();
         if let Ok(existing) = DB::list_cf(&Options::default(), &config.path) {
             for cf in existing {

@@ -476,3 +476,91 @@ fn the_file_layer_fails_only_the_chosen_operation_and_path() {
     }
     scenario.teardown();
 }
+
+/// The state `usage_persist_child` leaves: 30 keys, each overwritten ten times, the last
+/// round's values.
+fn persist_child_value(key: u32, round: u32) -> Vec<u8> {
+    let mut v = value(key * 100 + round);
+    v.truncate(4096 + (key as usize * 13) % 900);
+    v
+}
+
+/// Child: overwrites 30 large values ten times, then closes with the counters' persistence
+/// armed to abort between the temporary file's fsync and its rename.
+#[test]
+fn usage_persist_child() {
+    let Ok(dir) = std::env::var("USAGE_CHILD_DIR") else {
+        return;
+    };
+    let _scenario = fail::FailScenario::setup();
+    let e = TitanEngine::open_with(
+        &EngineConfig::new(Path::new(&dir)),
+        TitanOptions {
+            blob_file_size: 64 << 10,
+            ..opts()
+        },
+    )
+    .unwrap();
+    for round in 0..10 {
+        for key in 0..30 {
+            e.put(
+                CF_DEFAULT,
+                format!("u{key:02}").as_bytes(),
+                &persist_child_value(key, round),
+            )
+            .unwrap();
+        }
+        e.titan().gc(false).unwrap();
+    }
+    fail::cfg("titan::usage::persist", "return(abort)").unwrap();
+    drop(e);
+    unreachable!("the close aborted at titan::usage::persist");
+}
+
+#[test]
+fn a_crash_while_the_counters_are_persisted_loses_nothing_and_open_recounts() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "usage_persist_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("USAGE_CHILD_DIR", dir.path())
+        .env_remove("FAILPOINTS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(6),
+        "the child died at the failpoint (SIGABRT): {status:?}"
+    );
+    let blob = dir.path().join("blob");
+    assert!(blob.join("USAGE.tmp").exists(), "it died with the temporary file written");
+    assert!(!blob.join(titan::usage::USAGE_FILE).exists());
+    let e = open(dir.path());
+    let titan::UsageSource::Recounted(why) = e.titan().usage_source() else {
+        panic!("no counters file, yet the counters were not recounted");
+    };
+    assert!(why.contains("no USAGE"), "{why}");
+    assert!(!blob.join("USAGE.tmp").exists(), "open removes the torn attempt");
+    for key in 0..30 {
+        assert_eq!(
+            e.get(CF_DEFAULT, format!("u{key:02}").as_bytes()).unwrap(),
+            Some(persist_child_value(key, 9)),
+            "key u{key:02}"
+        );
+    }
+    let recount = e.titan().recount_usage().unwrap();
+    for (n, f) in e.titan().usage() {
+        assert_eq!(
+            (f.total, f.live),
+            (recount[&n].total, recount[&n].live),
+            "file {n}"
+        );
+    }
+}
