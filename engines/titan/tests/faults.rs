@@ -540,14 +540,20 @@ fn a_crash_while_the_counters_are_persisted_loses_nothing_and_open_recounts() {
         "the child died at the failpoint (SIGABRT): {status:?}"
     );
     let blob = dir.path().join("blob");
-    assert!(blob.join("USAGE.tmp").exists(), "it died with the temporary file written");
+    assert!(
+        blob.join("USAGE.tmp").exists(),
+        "it died with the temporary file written"
+    );
     assert!(!blob.join(titan::usage::USAGE_FILE).exists());
     let e = open(dir.path());
     let titan::UsageSource::Recounted(why) = e.titan().usage_source() else {
         panic!("no counters file, yet the counters were not recounted");
     };
     assert!(why.contains("no USAGE"), "{why}");
-    assert!(!blob.join("USAGE.tmp").exists(), "open removes the torn attempt");
+    assert!(
+        !blob.join("USAGE.tmp").exists(),
+        "open removes the torn attempt"
+    );
     for key in 0..30 {
         assert_eq!(
             e.get(CF_DEFAULT, format!("u{key:02}").as_bytes()).unwrap(),
