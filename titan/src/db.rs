@@ -1078,49 +1078,6 @@ impl Drop for TitanDb {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The flush listener runs while a writer may hold the write lock and the storage's append
-    /// lock, stalled on that very flush: it must need neither. Hold both here and flush from
-    /// another thread; a listener that took either would never return.
-    #[test]
-    fn a_flush_completes_while_the_write_and_append_locks_are_held() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = TitanDb::open(
-            dir.path(),
-            &["default".to_string()],
-            &OptionsProfile::default(),
-            TitanOptions {
-                gc_interval: None,
-                record_synced_lengths: true,
-                ..TitanOptions::default()
-            },
-            true,
-        )
-        .unwrap();
-        db.write(&[WriteOp::Put("default", b"k", &[1u8; 5000])], false, false)
-            .unwrap();
-        let inner = db.inner.clone();
-        let _w = inner.write_lock.lock().unwrap();
-        let _a = inner.blobs.lock_active_for_test();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let flusher = inner.clone();
-        std::thread::spawn(move || tx.send(flusher.db.flush().map_err(|e| e.to_string())));
-        let done = rx.recv_timeout(Duration::from_secs(30));
-        assert!(
-            matches!(done, Ok(Ok(()))),
-            "the flush did not finish with the locks held: {done:?}"
-        );
-        let synced = std::fs::read_to_string(dir.path().join("blob").join("SYNCED")).unwrap();
-        assert!(
-            !synced.is_empty(),
-            "the listener fsynced the blob file and logged its length"
-        );
-    }
-}
-
 impl TitanDb {
     /// Writes a consistent, openable copy of the database into `dir` (which must not exist):
     /// RocksDB's checkpoint (its memtables flushed, its files hard-linked) and every blob
@@ -1244,5 +1201,48 @@ impl TitanDb {
             Ordering::Relaxed,
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flush listener runs while a writer may hold the write lock and the storage's append
+    /// lock, stalled on that very flush: it must need neither. Hold both here and flush from
+    /// another thread; a listener that took either would never return.
+    #[test]
+    fn a_flush_completes_while_the_write_and_append_locks_are_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TitanDb::open(
+            dir.path(),
+            &["default".to_string()],
+            &OptionsProfile::default(),
+            TitanOptions {
+                gc_interval: None,
+                record_synced_lengths: true,
+                ..TitanOptions::default()
+            },
+            true,
+        )
+        .unwrap();
+        db.write(&[WriteOp::Put("default", b"k", &[1u8; 5000])], false, false)
+            .unwrap();
+        let inner = db.inner.clone();
+        let _w = inner.write_lock.lock().unwrap();
+        let _a = inner.blobs.lock_active_for_test();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flusher = inner.clone();
+        std::thread::spawn(move || tx.send(flusher.db.flush().map_err(|e| e.to_string())));
+        let done = rx.recv_timeout(Duration::from_secs(30));
+        assert!(
+            matches!(done, Ok(Ok(()))),
+            "the flush did not finish with the locks held: {done:?}"
+        );
+        let synced = std::fs::read_to_string(dir.path().join("blob").join("SYNCED")).unwrap();
+        assert!(
+            !synced.is_empty(),
+            "the listener fsynced the blob file and logged its length"
+        );
     }
 }
