@@ -657,14 +657,28 @@ fn background_writer(
     }
 }
 
-/// Bytes of every file under `dir`.
+/// Bytes of every file under `dir`. A file or subdirectory that vanishes during the walk (an
+/// engine deleting a compacted file meanwhile) counts as gone, not as an error: the walk runs
+/// while the engine works, in the measured phase and after it.
 pub fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
+    walk_bytes(dir, true)
+}
+
+fn walk_bytes(dir: &Path, root: bool) -> std::io::Result<u64> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if !root && gone(&e) => return Ok(0),
+        entries => entries?,
+    };
     let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
+    for entry in entries {
         let entry = entry?;
-        let meta = entry.metadata()?;
+        let meta = match entry.metadata() {
+            Err(e) if gone(&e) => continue,
+            meta => meta?,
+        };
         if meta.is_dir() {
-            total += dir_bytes(&entry.path())?;
+            total += walk_bytes(&entry.path(), false)?;
         } else {
             total += meta.len();
         }
