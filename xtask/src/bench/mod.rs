@@ -856,6 +856,7 @@ mod tests {
             counters: BTreeMap::new(),
             compaction_wait_secs: None,
             engine_counters: BTreeMap::new(),
+            timeline: Vec::new(),
         }
     }
 
