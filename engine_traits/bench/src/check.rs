@@ -180,6 +180,7 @@ pub fn check_figures(json: &str, spec: &Spec, declares: Declares) -> Result<(), 
             ),
         )?;
     }
+    check_timeline(&f, spec, persistent)?;
     if cfg!(target_os = "linux") {
         expect(
             f.peak_rss_bytes.value().is_some_and(|b| b > 1e6),
@@ -347,4 +348,62 @@ fn check_compaction_wait(f: &Figures, spec: &Spec, settles: bool) -> Result<(), 
             if settles { "can wait" } else { "cannot wait" }
         )),
     }
+}
+
+/// The timeline: at least the phase's end; fractions ascending in (0, 1] and ending at 1;
+/// seconds ascending and ending at the phase's; slices adding up to its operations, each's
+/// ops/s its operations over its seconds (never 0 in a phase sliced by operations, where a
+/// slice ends only once operations pass it); space amplification a positive number, or
+/// unavailable, and unavailable whenever the target keeps nothing on disk.
+fn check_timeline(f: &Figures, spec: &Spec, persistent: bool) -> Result<(), String> {
+    let last = f
+        .timeline
+        .last()
+        .ok_or("the timeline is empty: every measured phase has at least its end")?;
+    if last.fraction != 1.0 || (last.seconds - f.seconds).abs() > 1e-9 * f.seconds.max(1.0) {
+        return Err(format!(
+            "the timeline ends at {} of the phase, {} s, not at 1, {} s",
+            last.fraction, last.seconds, f.seconds
+        ));
+    }
+    let (mut fraction, mut seconds, mut ops) = (0.0, 0.0, 0);
+    for (i, p) in f.timeline.iter().enumerate() {
+        let at = format!("timeline point {i} ({p:?})");
+        if !(p.fraction > fraction && p.fraction <= 1.0) {
+            return Err(format!("{at}: fraction not after {fraction} and within 1"));
+        }
+        if !(p.seconds > seconds && p.seconds.is_finite()) {
+            return Err(format!("{at}: seconds not after {seconds}"));
+        }
+        let rate = p.ops as f64 / (p.seconds - seconds);
+        let sliced_by_ops = spec.duration_secs.is_none();
+        if !(p.ops_per_sec.is_finite() && p.ops_per_sec >= 0.0)
+            || (sliced_by_ops && p.ops_per_sec <= 0.0)
+            || (p.ops_per_sec - rate).abs() > 1e-6 * rate.max(1.0)
+        {
+            return Err(format!(
+                "{at}: ops_per_sec is not its {} ops over {} s",
+                p.ops,
+                p.seconds - seconds
+            ));
+        }
+        match (&p.space_amp, persistent) {
+            (Measured::Value(sa), true) if *sa > 0.0 && sa.is_finite() => {}
+            (Measured::Unavailable { unavailable }, _) if !unavailable.is_empty() => {}
+            (other, _) => {
+                return Err(format!(
+                    "{at}: space_amp {other:?} for a {}persistent engine",
+                    if persistent { "" } else { "non-" }
+                ));
+            }
+        }
+        (fraction, seconds, ops) = (p.fraction, p.seconds, ops + p.ops);
+    }
+    if ops != f.ops {
+        return Err(format!(
+            "the timeline's slices add up to {ops} operations, not {}",
+            f.ops
+        ));
+    }
+    Ok(())
 }

@@ -43,7 +43,7 @@ pub use check::{check_figures, check_outcome};
 pub use run::{dir_bytes, format_key, run};
 pub use spec::{
     Counter, Distribution, Family, Figures, InsertOrder, Latency, Measured, NotRun, OpFigures,
-    Outcome, ScanLength, Spec, TikvOptions, Workload, YcsbOptions,
+    Outcome, ScanLength, Spec, TikvOptions, TimelinePoint, Workload, YcsbOptions,
 };
 pub use target::{CfWrite, EngineTarget, Target};
 
@@ -432,5 +432,169 @@ mod tests {
 
     fn ycsb_key(spec: &Spec, n: u64) -> Vec<u8> {
         crate::ycsb::key(spec, n)
+    }
+
+    /// A target that never reclaims space, as an engine whose GC never keeps up: every put
+    /// appends its value to a log in its directory, after a pause (so the phase lasts long
+    /// enough for the clock to sample it). Its space amplification can only rise.
+    struct AppendOnly {
+        dir: tempfile::TempDir,
+        log: Mutex<std::fs::File>,
+        pause: std::time::Duration,
+    }
+
+    impl AppendOnly {
+        fn new(pause_us: u64) -> AppendOnly {
+            let dir = tempfile::tempdir().unwrap();
+            let log = std::fs::File::create(dir.path().join("log")).unwrap();
+            AppendOnly {
+                dir,
+                log: Mutex::new(log),
+                pause: std::time::Duration::from_micros(pause_us),
+            }
+        }
+    }
+
+    impl Target for AppendOnly {
+        fn put(&self, _key: &[u8], value: &[u8], _sync: bool) -> engine_traits::Result<()> {
+            use std::io::Write;
+            std::thread::sleep(self.pause);
+            self.log.lock().unwrap().write_all(value).unwrap();
+            Ok(())
+        }
+
+        fn get(&self, _key: &[u8]) -> engine_traits::Result<Option<usize>> {
+            Ok(None)
+        }
+
+        fn seek(&self, _key: &[u8], _nexts: usize) -> engine_traits::Result<(u64, u64)> {
+            Ok((0, 0))
+        }
+
+        fn scan(&self, _each: &mut dyn FnMut(usize)) -> engine_traits::Result<()> {
+            Ok(())
+        }
+
+        fn flush(&self) -> engine_traits::Result<()> {
+            Ok(())
+        }
+
+        fn bytes_written(&self) -> engine_traits::Result<Result<(u64, u64), String>> {
+            Ok(Err("AppendOnly keeps no statistics".into()))
+        }
+
+        fn dir(&self) -> Result<&Path, String> {
+            Ok(self.dir.path())
+        }
+    }
+
+    fn measured(target: &dyn Target, spec: &Spec) -> Figures {
+        match run("append-only", target, spec, &quiet).unwrap() {
+            Outcome::Measured(f) => *f,
+            Outcome::Unavailable(n) => panic!("{}", n.unavailable),
+        }
+    }
+
+    const ON_DISK: Declares = Declares {
+        persistent: true,
+        statistics: false,
+        settles: false,
+    };
+
+    #[test]
+    fn the_timeline_shows_space_amplification_rising_when_nothing_is_reclaimed() {
+        // 2000 overwrites of 100 keys, about a second: the clock passes every tenth.
+        let mut spec = Spec::new(Workload::Overwrite, 100, 1000);
+        spec.ops = 2000;
+        let f = measured(&AppendOnly::new(500), &spec);
+        let json = serde_json::to_string(&f).unwrap();
+        check_figures(&json, &spec, ON_DISK).unwrap();
+        let t = &f.timeline;
+        assert!(t.len() >= 6, "a point about every 10 %: {t:#?}");
+        let tenths: Vec<u32> = t.iter().map(|p| (p.fraction * 10.0) as u32).collect();
+        assert!(
+            tenths.windows(2).all(|w| w[0] < w[1]),
+            "one point per tenth at most: {tenths:?}"
+        );
+        let amps: Vec<f64> = t.iter().map(|p| p.space_amp.value().unwrap()).collect();
+        assert!(
+            amps.windows(2).all(|w| w[0] < w[1]),
+            "an append-only log's space amplification rises: {amps:?}"
+        );
+        // 100 live values of 1016 bytes against 100 + 2000 appended ones.
+        let end = amps[amps.len() - 1];
+        assert!((end - 2100.0 * 1000.0 / 101600.0).abs() < 1e-9, "{end}");
+        assert!(t.iter().all(|p| p.ops > 0 && p.ops_per_sec > 0.0), "{t:#?}");
+    }
+
+    #[test]
+    fn a_deadline_slices_the_timeline_by_time() {
+        // Far more operations than the deadline allows: the phase is sliced by its clock.
+        let mut spec = Spec::new(Workload::Overwrite, 100, 100);
+        spec.ops = 100_000_000;
+        spec.duration_secs = Some(0.6);
+        let f = measured(&AppendOnly::new(200), &spec);
+        assert!(f.ops < spec.ops, "the deadline stopped it: {} ops", f.ops);
+        let t = &f.timeline;
+        assert!(t.len() >= 6, "{t:#?}");
+        let (end, during) = t.split_last().unwrap();
+        for p in during {
+            assert!(
+                (p.fraction - p.seconds / 0.6).abs() < 1e-9,
+                "the fraction is the deadline's: {p:?}"
+            );
+        }
+        assert_eq!((end.fraction, end.seconds), (1.0, f.seconds));
+        assert_eq!(t.iter().map(|p| p.ops).sum::<u64>(), f.ops);
+    }
+
+    #[test]
+    fn the_check_refuses_a_timeline_that_does_not_add_up() {
+        let mut spec = Spec::new(Workload::Overwrite, 100, 1000);
+        spec.ops = 1000;
+        let f = measured(&AppendOnly::new(500), &spec);
+        let good: serde_json::Value = serde_json::to_value(&f).unwrap();
+        assert!(good["timeline"].as_array().unwrap().len() >= 3, "{good}");
+        let broken = |what: &str, edit: &dyn Fn(&mut Vec<serde_json::Value>)| {
+            let mut v = good.clone();
+            edit(v["timeline"].as_array_mut().unwrap());
+            let e = check_figures(&v.to_string(), &spec, ON_DISK).unwrap_err();
+            assert!(e.contains("timeline"), "{what}: {e}");
+        };
+        broken("no points", &|t| t.clear());
+        broken("out of order", &|t| t.swap(0, 1));
+        broken("a point dropped", &|t| {
+            t.remove(1);
+        });
+        broken("a made-up rate", &|t| {
+            t[0]["ops_per_sec"] = (t[0]["ops_per_sec"].as_f64().unwrap() * 2.0).into();
+        });
+        broken("a slice without operations", &|t| {
+            let ops = t[0]["ops"].as_u64().unwrap();
+            t[1]["ops"] = (t[1]["ops"].as_u64().unwrap() + ops).into();
+            t[0]["ops"] = 0.into();
+            t[0]["ops_per_sec"] = 0.0.into();
+        });
+        broken("a zero space amplification", &|t| {
+            t[0]["space_amp"] = 0.0.into()
+        });
+        broken("the end missing", &|t| {
+            t.pop();
+        });
+        // And on a target with nothing on disk, a number is made up.
+        let e = {
+            let mut f = measured(&DefaultCfOnly::default(), &spec);
+            f.timeline[0].space_amp = Measured::Value(1.0);
+            check_figures(
+                &serde_json::to_string(&f).unwrap(),
+                &spec,
+                Declares::default(),
+            )
+            .unwrap_err()
+        };
+        assert!(
+            e.contains("timeline") && e.contains("non-persistent"),
+            "{e}"
+        );
     }
 }

@@ -13,7 +13,8 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::spec::{
-    Counter, Family, Figures, Latency, Measured, NotRun, OpFigures, Outcome, Spec, Workload,
+    Counter, Family, Figures, Latency, Measured, NotRun, OpFigures, Outcome, Spec, TimelinePoint,
+    Workload,
 };
 use crate::target::Target;
 
@@ -241,13 +242,26 @@ pub(crate) fn settle(cell: &Cell<'_>) -> Result<Option<Measured>, String> {
 pub(crate) type Worker<'a> =
     dyn Fn(usize, u64, &AtomicU64, &AtomicBool) -> Result<Tally, String> + Sync + 'a;
 
+/// What a measured phase gives the figures: the merged tally, the phase's wall time (to the
+/// end of its last operation) and its [`Figures::timeline`].
+pub(crate) struct Phase {
+    pub(crate) tally: Tally,
+    pub(crate) elapsed: Duration,
+    pub(crate) timeline: Vec<TimelinePoint>,
+}
+
+/// The workload's live key and value bytes now, for the timeline's space amplification: the
+/// same bookkeeping as the `live_bytes` handed to [`figures`], read while the phase runs.
+pub(crate) type LiveBytes<'a> = dyn Fn() -> u64 + 'a;
+
 /// The measured phase of the mixed workloads: `work(thread, count, done, stop)` on
-/// `spec.threads` threads, `op_count` split between them, while this thread reports progress
-/// and enforces the duration. Returns the merged tally and the phase's wall time.
+/// `spec.threads` threads, `op_count` split between them, while this thread reports progress,
+/// enforces the duration and samples the timeline (`live` gives the live bytes at a sample).
 pub(crate) fn measured_phase(
     cell: &Cell<'_>,
     work: &Worker<'_>,
-) -> Result<(Tally, Duration), String> {
+    live: &LiveBytes<'_>,
+) -> Result<Phase, String> {
     let spec = cell.spec;
     let total = spec.op_count();
     let done = AtomicU64::new(0);
@@ -255,7 +269,7 @@ pub(crate) fn measured_phase(
     let deadline = spec.duration_secs.map(Duration::from_secs_f64);
     let per_thread = total.div_ceil(spec.threads as u64);
     let started = Instant::now();
-    let tally = std::thread::scope(|s| -> Result<Tally, String> {
+    let phase = std::thread::scope(|s| -> Result<Phase, String> {
         let workers: Vec<_> = (0..spec.threads)
             .map(|t| {
                 let (done, stop) = (&done, &stop);
@@ -271,17 +285,21 @@ pub(crate) fn measured_phase(
             deadline,
             started,
             stop: &stop,
+            target: cell.target,
+            live,
         };
         clock.join(workers)
     })?;
-    (cell.progress)(spec.workload.name(), tally.ops, total);
-    let elapsed = tally.finished.map_or(Duration::ZERO, |f| f - started);
-    Ok((tally, elapsed))
+    (cell.progress)(spec.workload.name(), phase.tally.ops, total);
+    Ok(phase)
 }
 
+/// The timeline's slices: a point each tenth of the measured phase.
+const SLICES: f64 = 10.0;
+
 /// The spawning thread's side of a measured phase: it keeps the clock (stopping the workers
-/// at the deadline) and reports progress until every worker is done, then merges their
-/// tallies.
+/// at the deadline), reports progress and samples the timeline until every worker is done,
+/// then merges their tallies.
 struct PhaseClock<'a> {
     progress: Progress<'a>,
     name: &'a str,
@@ -290,21 +308,37 @@ struct PhaseClock<'a> {
     deadline: Option<Duration>,
     started: Instant,
     stop: &'a AtomicBool,
+    /// Whose directory the timeline measures.
+    target: &'a dyn Target,
+    live: &'a LiveBytes<'a>,
 }
 
 impl PhaseClock<'_> {
     fn join(
         &self,
         workers: Vec<std::thread::ScopedJoinHandle<'_, Result<Tally, String>>>,
-    ) -> Result<Tally, String> {
+    ) -> Result<Phase, String> {
+        let mut timeline = Timeline::default();
         while !workers.iter().all(|w| w.is_finished()) {
             std::thread::sleep(Duration::from_millis(50));
-            (self.progress)(self.name, self.done.load(Ordering::Relaxed), self.total);
-            if self.deadline.is_some_and(|d| self.started.elapsed() >= d) {
+            // The time before the count: operations not counted yet end after it, so the
+            // phase's end (the last point) comes after every point taken here.
+            let elapsed = self.started.elapsed();
+            let done = self.done.load(Ordering::Relaxed);
+            (self.progress)(self.name, done, self.total);
+            if self.deadline.is_some_and(|d| elapsed >= d) {
                 self.stop.store(true, Ordering::Relaxed);
+            }
+            let at = self.fraction(done, elapsed);
+            // The end of the phase is the last point, taken from the tallies below.
+            if at < 1.0 && (at * SLICES).floor() as u32 > timeline.slices {
+                timeline.slices = (at * SLICES).floor() as u32;
+                let space_amp = self.space_amp_now();
+                timeline.sample(at, elapsed.as_secs_f64(), done, space_amp);
             }
         }
         self.stop.store(true, Ordering::Relaxed);
+        let space_amp = self.space_amp_now();
         let mut tally = Tally::new();
         for w in workers {
             tally.merge(
@@ -312,7 +346,77 @@ impl PhaseClock<'_> {
                     .map_err(|_| "a benchmark thread panicked".to_owned())??,
             );
         }
-        Ok(tally)
+        let elapsed = tally.finished.map_or(Duration::ZERO, |f| f - self.started);
+        let timeline = timeline.finish(elapsed.as_secs_f64().max(1e-9), tally.ops, space_amp);
+        Ok(Phase {
+            tally,
+            elapsed,
+            timeline,
+        })
+    }
+
+    /// How far the phase is: operations done of `total`, or time elapsed of the deadline,
+    /// whichever is further (the phase ends when either reaches 1). A phase that runs to its
+    /// deadline long before its operation count is so sliced by time.
+    fn fraction(&self, done: u64, elapsed: Duration) -> f64 {
+        let by_ops = done as f64 / self.total.max(1) as f64;
+        let by_time = self
+            .deadline
+            .map_or(0.0, |d| elapsed.as_secs_f64() / d.as_secs_f64());
+        by_ops.max(by_time)
+    }
+
+    /// Space amplification now, without a flush: bytes under the target's directory over the
+    /// live bytes. No directory, nothing on disk yet or a failed walk: unavailable, saying why.
+    fn space_amp_now(&self) -> Measured {
+        let dir = match self.target.dir() {
+            Ok(dir) => dir,
+            Err(why) => return Measured::unavailable(why),
+        };
+        let live = (self.live)();
+        match dir_bytes(dir) {
+            Err(e) => Measured::unavailable(format!("measuring {}: {e}", dir.display())),
+            Ok(0) => Measured::unavailable(format!("nothing on disk yet in {}", dir.display())),
+            Ok(_) if live == 0 => Measured::unavailable("no live data"),
+            Ok(disk) => Measured::Value(disk as f64 / live as f64),
+        }
+    }
+}
+
+/// The points of [`Figures::timeline`] as the clock takes them.
+#[derive(Default)]
+struct Timeline {
+    points: Vec<TimelinePoint>,
+    /// Tenths of the phase passed at the last point.
+    slices: u32,
+    /// Operations counted up to the last point.
+    done: u64,
+}
+
+impl Timeline {
+    /// A point at `fraction` of the phase, `seconds` into it, `done` operations counted.
+    fn sample(&mut self, fraction: f64, seconds: f64, done: u64, space_amp: Measured) {
+        let since = self.points.last().map_or(0.0, |p| p.seconds);
+        let ops = done.saturating_sub(self.done);
+        self.done += ops;
+        self.points.push(TimelinePoint {
+            fraction,
+            seconds,
+            ops,
+            ops_per_sec: ops as f64 / (seconds - since).max(1e-9),
+            space_amp,
+        });
+    }
+
+    /// The last point, the phase's end: `seconds` and `ops` are the phase's own (from the
+    /// tallies). A point the clock took no earlier than the last operation's end (a poll
+    /// racing it) is folded into the last slice, so the seconds keep ascending.
+    fn finish(mut self, seconds: f64, ops: u64, space_amp: Measured) -> Vec<TimelinePoint> {
+        while let Some(p) = self.points.pop_if(|p| p.seconds >= seconds) {
+            self.done -= p.ops;
+        }
+        self.sample(1.0, seconds, ops, space_amp);
+        self.points
     }
 }
 
@@ -331,18 +435,23 @@ pub(crate) fn baseline(target: &dyn Target) -> Result<Baseline, String> {
     })
 }
 
-/// The figures of a measured phase: throughput and latency from `tally`, write
+/// The figures of a measured phase: throughput and latency from its tally, write
 /// amplification from the target's statistics since `before` (read after the load), space
-/// amplification from the bytes on disk against `live_bytes`, the engine's counters' growth.
+/// amplification from the bytes on disk against `live_bytes`, the engine's counters' growth,
+/// and the phase's timeline.
 pub(crate) fn figures(
     cell: &Cell<'_>,
-    tally: Tally,
-    elapsed: Duration,
+    phase: Phase,
     before: Baseline,
     live_bytes: u64,
     compaction_wait_secs: Option<Measured>,
 ) -> Result<Figures, String> {
     let (spec, target) = (cell.spec, cell.target);
+    let Phase {
+        tally,
+        elapsed,
+        timeline,
+    } = phase;
     let Baseline {
         bytes: before,
         engine_counters: counters_before,
@@ -428,6 +537,7 @@ pub(crate) fn figures(
             .collect(),
         compaction_wait_secs,
         engine_counters,
+        timeline,
     })
 }
 
@@ -470,8 +580,9 @@ fn db_bench(cell: &Cell<'_>) -> Result<Figures, String> {
     };
     let per_thread = total.div_ceil(threads as u64);
 
+    let kv_live = || live.count() * kv;
     let started = Instant::now();
-    let (tally, elapsed) = std::thread::scope(|s| -> Result<(Tally, Duration), String> {
+    let phase = std::thread::scope(|s| -> Result<Phase, String> {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let (values, live, done, stop) = (&values, &live, &done, &stop);
@@ -494,27 +605,21 @@ fn db_bench(cell: &Cell<'_>) -> Result<Figures, String> {
             deadline,
             started,
             stop: &stop,
+            target,
+            live: &kv_live,
         };
-        let mut tally = clock.join(workers)?;
-        let elapsed = tally.finished.map_or(Duration::ZERO, |f| f - started);
+        let mut phase = clock.join(workers)?;
         if let Some(w) = writer {
             let written = w
                 .join()
                 .map_err(|_| "the writer thread panicked".to_owned())??;
-            tally.user_written += written;
+            phase.tally.user_written += written;
         }
-        Ok((tally, elapsed))
+        Ok(phase)
     })?;
-    progress(spec.workload.name(), tally.ops, total);
-    let live_bytes = live.count() * kv;
-    figures(
-        cell,
-        tally,
-        elapsed,
-        before,
-        live_bytes,
-        compaction_wait_secs,
-    )
+    progress(spec.workload.name(), phase.tally.ops, total);
+    let live_bytes = kv_live();
+    figures(cell, phase, before, live_bytes, compaction_wait_secs)
 }
 
 /// Each counter's growth between two readings, per 1000 of `ops`. A counter that shrinks or
@@ -657,14 +762,28 @@ fn background_writer(
     }
 }
 
-/// Bytes of every file under `dir`.
+/// Bytes of every file under `dir`. A file or subdirectory that vanishes during the walk (an
+/// engine deleting a compacted file meanwhile) counts as gone, not as an error: the walk runs
+/// while the engine works, in the measured phase and after it.
 pub fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
+    walk_bytes(dir, true)
+}
+
+fn walk_bytes(dir: &Path, root: bool) -> std::io::Result<u64> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if !root && gone(&e) => return Ok(0),
+        entries => entries?,
+    };
     let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
+    for entry in entries {
         let entry = entry?;
-        let meta = entry.metadata()?;
+        let meta = match entry.metadata() {
+            Err(e) if gone(&e) => continue,
+            meta => meta?,
+        };
         if meta.is_dir() {
-            total += dir_bytes(&entry.path())?;
+            total += walk_bytes(&entry.path(), false)?;
         } else {
             total += meta.len();
         }
@@ -716,6 +835,22 @@ mod tests {
         assert!(e.contains("requests went down from 10 to 9"), "{e}");
         let e = counter_deltas(&[("requests", 1)], &[], 1).unwrap_err();
         assert!(e.contains("requests disappeared"), "{e}");
+    }
+
+    #[test]
+    fn a_poll_racing_the_end_is_folded_into_the_last_slice() {
+        let mut t = Timeline::default();
+        t.sample(0.1, 1.0, 100, Measured::Value(1.0));
+        t.sample(0.2, 2.0, 250, Measured::Value(1.5));
+        // The last operation ended at 1.5 s, before the second poll read its clock.
+        let points = t.finish(1.5, 300, Measured::unavailable("gone"));
+        let got: Vec<(f64, f64, u64)> = points
+            .iter()
+            .map(|p| (p.fraction, p.seconds, p.ops))
+            .collect();
+        assert_eq!(got, [(0.1, 1.0, 100), (1.0, 1.5, 200)]);
+        assert_eq!(points[1].ops_per_sec, 400.0);
+        assert_eq!(points[0].ops_per_sec, 100.0);
     }
 
     #[test]

@@ -663,6 +663,35 @@ pub struct Figures {
     /// name; empty when the engine has none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub engine_counters: BTreeMap<String, Counter>,
+    /// The measured phase in slices of about a tenth: a point each time the phase's progress
+    /// passes the next 10 % (progress is operations done of the spec's count, or time elapsed
+    /// of `duration_secs`, whichever is further), and one at its end. So a GC or compaction
+    /// that falls behind shows as space amplification rising, or throughput falling, over
+    /// the run. Empty in results written before it existed and for db_bench's own figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimelinePoint>,
+}
+
+/// One point of [`Figures::timeline`]: the slice of the measured phase since the point before
+/// (or since its start).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// How far the phase was at the point, in (0, 1]; the last point is 1. Points are taken
+    /// by a clock polling every 50 ms, so a fraction is the progress it saw (0.1003, say),
+    /// and a phase shorter than a few polls has fewer points than ten.
+    pub fraction: f64,
+    /// Seconds since the phase started; the last point's is [`Figures::seconds`].
+    pub seconds: f64,
+    /// Operations in the slice. The workers count them in batches of 64 as they take them,
+    /// so a slice's count is off by up to 64 per thread; the last slice takes the remainder,
+    /// and the slices add up to [`Figures::ops`].
+    pub ops: u64,
+    /// `ops` over the slice's seconds.
+    pub ops_per_sec: f64,
+    /// Bytes under the target's directory at the point / the workload's live key and value
+    /// bytes at that moment. Not flushed first (the phase is not paused for a sample), so the
+    /// last point can differ from [`Figures::space_amp`], which is read after a flush.
+    pub space_amp: Measured,
 }
 
 /// How much one engine counter grew in the measured phase.

@@ -82,7 +82,12 @@ pub(crate) fn key(spec: &Spec, n: u64) -> Vec<u8> {
 /// length, so each is counted; two record numbers hashing to one key, odds about 10^-8 at a
 /// million records, would be counted twice).
 pub(crate) fn live_bytes(spec: &Spec, records: u64) -> u64 {
-    (0..records)
+    live_bytes_of(spec, 0..records)
+}
+
+/// Key and value bytes of the records numbered `range`.
+fn live_bytes_of(spec: &Spec, range: std::ops::Range<u64>) -> u64 {
+    range
         .map(|n| (key(spec, n).len() + spec.value_size) as u64)
         .sum()
 }
@@ -155,9 +160,21 @@ pub(crate) fn run(cell: &Cell<'_>) -> Result<Result<Figures, String>, String> {
             stop,
         )
     };
-    let (tally, elapsed) = measured_phase(cell, &worker)?;
-    let live = live_bytes(spec, counter.last() + 1);
-    figures(cell, tally, elapsed, before, live, compaction_wait_secs).map(Ok)
+    // Live bytes of the records so far, each key measured once however often the timeline
+    // asks: (records counted, their bytes).
+    let counted = std::cell::Cell::new((0, 0));
+    let live = || {
+        let (mut records, mut bytes) = counted.get();
+        let now = counter.last() + 1;
+        if records < now {
+            bytes += live_bytes_of(spec, records..now);
+            records = now;
+            counted.set((records, bytes));
+        }
+        bytes
+    };
+    let phase = measured_phase(cell, &worker, &live)?;
+    figures(cell, phase, before, live(), compaction_wait_secs).map(Ok)
 }
 
 /// One YCSB client thread: `count` operations (YCSB's `doTransaction`).

@@ -222,6 +222,8 @@ pub fn run_all(
                 counters: Default::default(),
                 compaction_wait_secs: None,
                 engine_counters: Default::default(),
+                // db_bench reports its phase as a whole.
+                timeline: Vec::new(),
             });
         }
     }

@@ -721,6 +721,35 @@ pub fn table_markdown(r: &Results) -> String {
             }
         }
     }
+    let mut timed: Vec<&Figures> = r.figures.iter().filter(|f| f.timeline.len() > 1).collect();
+    if !timed.is_empty() {
+        // Each measured phase over time (Figures::timeline): a GC or compaction that falls
+        // behind shows as space amplification rising, or ops/s falling, along the row.
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "| workload | value | engine | space amp at each ~10 % of the run | ops/s in each ~10 % of the run |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        timed.sort_by_key(|f| (cell_key(f), f.engine.clone()));
+        for f in timed {
+            let space: Vec<String> = f
+                .timeline
+                .iter()
+                .map(|p| fmt_measured(&p.space_amp, 1.0, 2))
+                .collect();
+            let ops: Vec<String> = f.timeline.iter().map(|p| fmt_rate(p.ops_per_sec)).collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                f.spec.workload.name(),
+                show_value(&f.spec),
+                f.engine,
+                space.join(" "),
+                ops.join(" ")
+            );
+        }
+    }
     if !r.not_run.is_empty() {
         let _ = writeln!(s);
         for n in &r.not_run {
@@ -735,6 +764,19 @@ pub fn table_markdown(r: &Results) -> String {
         }
     }
     s
+}
+
+/// A rate in three significant digits or so: 950, 12.3k, 1.25M.
+fn fmt_rate(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if v >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if v >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
 }
 
 /// An engine's counters that grew, `name per-1000` each, the largest first; "n/a" when the
@@ -856,6 +898,7 @@ mod tests {
             counters: BTreeMap::new(),
             compaction_wait_secs: None,
             engine_counters: BTreeMap::new(),
+            timeline: Vec::new(),
         }
     }
 
@@ -990,6 +1033,108 @@ mod tests {
             4,
             "one line per engine"
         );
+    }
+
+    /// A timeline of one point per `amps` entry, evenly over the run, at `ops_per_sec`; `None`
+    /// is a space amplification the engine could not measure.
+    fn timeline(amps: &[Option<f64>], ops_per_sec: f64) -> Vec<engine_bench::TimelinePoint> {
+        let n = amps.len() as f64;
+        amps.iter()
+            .enumerate()
+            .map(|(i, a)| engine_bench::TimelinePoint {
+                fraction: (i + 1) as f64 / n,
+                seconds: (i + 1) as f64,
+                ops: ops_per_sec as u64,
+                ops_per_sec,
+                space_amp: a
+                    .map_or_else(|| Measured::unavailable("not persistent"), Measured::Value),
+            })
+            .collect()
+    }
+
+    /// Titan's GC falling behind beside a flat rocks, an engine without space amplification
+    /// alone in a cell, and a cell whose phase was too short for more than its end.
+    fn timed_results() -> Results {
+        let mut rocks = figure("rocks", Workload::Overwrite, 16384, 100.0);
+        rocks.timeline = timeline(&[Some(1.5); 4], 100.0);
+        let mut titan = figure("titan", Workload::Overwrite, 16384, 300.0);
+        titan.timeline = timeline(&[Some(1.1), Some(1.5), Some(2.0), Some(2.6)], 300.0);
+        titan.timeline[3].ops_per_sec = 150.0;
+        let mut memory = figure("memory", Workload::Overwrite, 1024, 1000.0);
+        memory.timeline = timeline(&[None, None, None], 1000.0);
+        let mut short = figure("rocks", Workload::ReadRandom, 16384, 5000.0);
+        short.timeline = timeline(&[Some(1.0)], 5000.0);
+        results(vec![rocks, titan, memory, short])
+    }
+
+    #[test]
+    fn timelines_get_a_chart_per_cell_with_a_line_per_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = chart::write_timelines(&timed_results(), dir.path()).unwrap();
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "timeline-overwrite-1024.svg",
+                "timeline-overwrite-16384.svg"
+            ],
+            "no chart for a cell with only the end of its phase"
+        );
+        let svg = std::fs::read_to_string(dir.path().join("timeline-overwrite-16384.svg")).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+        for text in [
+            "rocks",
+            "titan",
+            "space amplification over the run",
+            "ops/s over the run",
+        ] {
+            assert!(svg.contains(text), "the chart says {text:?}");
+        }
+        // Two panels, each with a line per engine and its sample in the legend.
+        assert_eq!(svg.matches(r#"stroke-width="2""#).count(), 2 * 2 * 2);
+        let memory =
+            std::fs::read_to_string(dir.path().join("timeline-overwrite-1024.svg")).unwrap();
+        assert!(memory.contains("no engine measured it"), "{memory}");
+        assert_eq!(
+            memory.matches(r#"stroke-width="2""#).count(),
+            2,
+            "only the ops/s panel has a line"
+        );
+        // And write_charts writes them beside the others.
+        let all = chart::write_charts(&timed_results(), dir.path()).unwrap();
+        assert!(all.ends_with(&paths), "{all:?}");
+    }
+
+    #[test]
+    fn the_table_lists_each_timeline_without_widening_the_main_table() {
+        let t = table_markdown(&timed_results());
+        let header = t.lines().next().unwrap();
+        assert!(!header.contains("10 %"), "{header}");
+        let titan = t
+            .lines()
+            .find(|l| l.starts_with("| overwrite | 16 KiB | titan | 1.10 "))
+            .unwrap_or_else(|| panic!("no timeline row for titan in:\n{t}"));
+        assert_eq!(
+            titan,
+            "| overwrite | 16 KiB | titan | 1.10 1.50 2.00 2.60 | 300 300 300 150 |"
+        );
+        assert!(
+            t.contains("| overwrite | 1 KiB | memory | n/a n/a n/a | 1.0k 1.0k 1.0k |"),
+            "{t}"
+        );
+        assert!(
+            !t.lines()
+                .any(|l| l.starts_with("| readrandom | 16 KiB | rocks | 1.00")),
+            "a phase with only its end has no timeline row: {t}"
+        );
+        let plain = results(vec![figure("rocks", Workload::Overwrite, 100, 100.0)]);
+        assert!(!table_markdown(&plain).contains("each ~10 %"));
+        assert_eq!(fmt_rate(1_250_000.0), "1.25M");
+        assert_eq!(fmt_rate(12_345.0), "12k");
+        assert_eq!(fmt_rate(950.4), "950");
     }
 
     #[test]
