@@ -528,6 +528,37 @@ mod tests {
     }
 
     #[test]
+    fn aging_overwrites_before_the_measured_phase_and_is_not_measured() {
+        let mut spec = Spec::new(Workload::ReadRandom, 100, 1000);
+        spec.ops = 50;
+        let plain = measured(&AppendOnly::new(0), &spec);
+        spec.age_ops = 300;
+        let target = AppendOnly::new(0);
+        let aged = measured(&target, &spec);
+        let log = std::fs::metadata(target.dir.path().join("log"))
+            .unwrap()
+            .len();
+        assert_eq!(
+            log,
+            400 * 1000,
+            "the fill's 100 values and the 300 aging overwrites"
+        );
+        assert_eq!(
+            (plain.ops, aged.ops),
+            (50, 50),
+            "aging is not in the figures"
+        );
+        assert!(
+            aged.space_amp.value().unwrap() > 3.0 * plain.space_amp.value().unwrap(),
+            "the measured phase met the aged engine"
+        );
+        let mut bad = Spec::new(Workload::FillRandom, 100, 1000);
+        bad.age_ops = 1;
+        let e = bad.check().unwrap_err();
+        assert!(e.contains("age_ops") && e.contains("fillrandom"), "{e}");
+    }
+
+    #[test]
     fn a_deadline_slices_the_timeline_by_time() {
         // Far more operations than the deadline allows: the phase is sliced by its clock.
         let mut spec = Spec::new(Workload::Overwrite, 100, 100);

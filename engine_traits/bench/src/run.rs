@@ -562,6 +562,21 @@ fn db_bench(cell: &Cell<'_>) -> Result<Figures, String> {
             }
         }
     }
+    if spec.age_ops > 0 {
+        // Uniform random overwrites from their own stream, so the measured phase's choices
+        // are the same with and without aging.
+        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0xa9e5);
+        let mut key = vec![0u8; spec.key_size];
+        for n in 0..spec.age_ops {
+            format_key(&mut key, rng.random_range(0..spec.num));
+            target
+                .put(&key, values.pick(&mut rng), false)
+                .map_err(|e| err("aging", e))?;
+            if n.is_multiple_of(4096) {
+                progress("age", n, spec.age_ops);
+            }
+        }
+    }
     let compaction_wait_secs = if spec.workload.needs_fill() {
         settle(cell)?
     } else {

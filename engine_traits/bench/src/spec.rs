@@ -347,6 +347,11 @@ pub struct Spec {
     /// wait_for_compaction`]) before measuring, so reads meet a settled structure.
     #[serde(default)]
     pub wait_for_compaction: bool,
+    /// Random overwrites after the fill, before settling and the measured phase, unmeasured
+    /// (db_bench workloads with a fill; 0: none): the measured phase meets an aged engine,
+    /// as reads after a sustained overwrite do.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub age_ops: u64,
     /// YCSB's properties (YCSB workloads only).
     #[serde(default)]
     pub ycsb: YcsbOptions,
@@ -378,6 +383,7 @@ impl Spec {
             seek_nexts: 10,
             seed: 0,
             wait_for_compaction: false,
+            age_ops: 0,
             ycsb: YcsbOptions::default(),
             tikv: TikvOptions::default(),
         }
@@ -428,6 +434,15 @@ impl Spec {
             && !(d > 0.0 && d.is_finite())
         {
             return Err(format!("duration_secs {d} is not a positive number"));
+        }
+        if self.age_ops > 0
+            && !(self.workload.needs_fill() && self.workload.family() == Family::DbBench)
+        {
+            return Err(format!(
+                "age_ops {} does not apply to {}: only db_bench workloads that fill the engine first age it",
+                self.age_ops,
+                self.workload.name()
+            ));
         }
         match self.workload.family() {
             Family::DbBench => {}
@@ -734,4 +749,8 @@ pub enum Outcome {
     Measured(Box<Figures>),
     /// The target cannot run the workload.
     Unavailable(Box<NotRun>),
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

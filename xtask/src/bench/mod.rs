@@ -52,6 +52,10 @@ pub struct Options {
     /// targets that cannot wait say so in the figures.
     #[arg(long)]
     pub wait_for_compaction: bool,
+    /// Unmeasured random overwrites after the fill and before the measured phase, so reads
+    /// meet an aged engine (db_bench workloads with a fill; not with --db-bench).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub age_ops: u64,
     /// Key count (default: by value size, about 256 MiB of data; --quick: 64 MiB).
     #[arg(long)]
     pub num: Option<u64>,
@@ -244,6 +248,7 @@ pub fn spec_for(opts: &Options, workload: Workload, value_size: usize) -> Spec {
         }
     }
     spec.wait_for_compaction = opts.wait_for_compaction;
+    spec.age_ops = opts.age_ops;
     spec.ops = opts.ops.unwrap_or(0);
     spec.duration_secs = Some(opts.duration.unwrap_or(if opts.quick { 1.0 } else { 5.0 }));
     spec.threads = opts.threads.max(1);
@@ -310,6 +315,9 @@ pub fn plan(opts: &Options) -> Result<Vec<Spec>> {
 /// Runs the benchmark; returns whether every cell ran (a cell a target cannot run is
 /// reported, not a failure).
 pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
+    if opts.db_bench && opts.age_ops > 0 {
+        bail!("--age-ops has no db_bench counterpart here: run it without --db-bench");
+    }
     let workloads = workloads(opts)?;
     let value_sizes = value_sizes(opts);
     let specs = plan(opts)?;
