@@ -17,11 +17,11 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
-use engine_rocks::{ResolveValue, RocksIterator};
 use engine_traits::{
     BatchOp, Capabilities, EngineConfig, EngineStats, Error, IterOptions, KvEngine,
     ManualCompaction, OpBatch, ReadOptions, Readable, Result, Statistics, WriteBatch, WriteOptions,
 };
+use rocks_engine_common::{ResolveValue, RocksIterator};
 use rust_rocksdb::rocksdb::{DB, Options};
 use rust_rocksdb::{OptionsProfile, RocksStats};
 use titan::{Pin, TitanDb, TitanOptions, TitanSnapshot, WriteOp};
@@ -30,7 +30,7 @@ use titan::{Pin, TitanDb, TitanOptions, TitanSnapshot, WriteOp};
 /// stand for the I/O error the failpoint simulates.
 pub fn map_error(e: titan::Error, path: &Path) -> Error {
     match e {
-        titan::Error::Rocks(s) => engine_rocks::map_status(s, Some(path)),
+        titan::Error::Rocks(s) => rocks_engine_common::map_status(s, Some(path)),
         titan::Error::Corruption {
             message,
             file,
@@ -110,7 +110,7 @@ fn iter_read_opts(opts: &IterOptions) -> Result<rust_rocksdb::rocksdb::ReadOptio
     if opts.prefix_same_as_start {
         return Err(Error::not_supported("prefix_seek"));
     }
-    engine_rocks::iter_read_opts(opts, None)
+    rocks_engine_common::iter_read_opts(opts, None)
 }
 
 impl Readable for TitanEngine {
