@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rust_rocksdb::raw::{self, RawWriteBatch, WalDecision, WalFilter};
-use rust_rocksdb::rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options};
+use rust_rocksdb::rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options, SliceTransform};
 use rust_rocksdb::{OptionsProfile, Status};
 
 use crate::format::{self, BlobIndex, LsmValue};
@@ -29,6 +29,10 @@ pub struct TitanOptions {
     /// Log each blob file's synced length (`blob/SYNCED`), so a test can simulate a power
     /// loss with [`crate::storage::simulate_power_loss`] (default off).
     pub record_synced_lengths: bool,
+    /// A fixed prefix extractor of this many bytes on every column family, for prefix seek
+    /// (`prefix_same_as_start` in RocksDB's read options); `None` sets none (default). 0 is
+    /// refused at open.
+    pub prefix_len: Option<usize>,
 }
 
 impl Default for TitanOptions {
@@ -39,6 +43,7 @@ impl Default for TitanOptions {
             gc_garbage_ratio: 0.5,
             gc_interval: Some(Duration::from_secs(10)),
             record_synced_lengths: false,
+            prefix_len: None,
         }
     }
 }
@@ -385,6 +390,15 @@ impl TitanDb {
         create_if_missing: bool,
     ) -> Result<TitanDb> {
         let (mut opts, _) = rust_rocksdb::open_options(profile);
+        // Before anything touches the disk: a bad length must not leave a blob directory.
+        if let Some(n) = topts.prefix_len {
+            if n == 0 {
+                return Err(Error::Rocks(Status::invalid(
+                    "TitanOptions::prefix_len must be at least 1".into(),
+                )));
+            }
+            opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(n));
+        }
         opts.create_if_missing(create_if_missing);
         opts.create_missing_column_families(true);
         if path.exists() && !path.is_dir() {
