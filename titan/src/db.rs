@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rust_rocksdb::raw::{self, RawWriteBatch, WalDecision, WalFilter};
-use rust_rocksdb::rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options};
+use rust_rocksdb::rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options, SliceTransform};
 use rust_rocksdb::{OptionsProfile, Status};
 
 use crate::format::{self, BlobIndex, LsmValue};
@@ -38,6 +38,10 @@ pub struct TitanOptions {
     /// Log each blob file's synced length (`blob/SYNCED`), so a test can simulate a power
     /// loss with [`crate::storage::simulate_power_loss`] (default off).
     pub record_synced_lengths: bool,
+    /// A fixed prefix extractor of this many bytes on every column family, for prefix seek
+    /// (`prefix_same_as_start` in RocksDB's read options); `None` sets none (default). 0 is
+    /// refused at open.
+    pub prefix_len: Option<usize>,
 }
 
 impl Default for TitanOptions {
@@ -49,6 +53,7 @@ impl Default for TitanOptions {
             gc_min_garbage_ratio: 0.2,
             gc_interval: Some(Duration::from_secs(10)),
             record_synced_lengths: false,
+            prefix_len: None,
         }
     }
 }
@@ -246,7 +251,7 @@ impl Inner {
         let mut batch = RawWriteBatch::new();
         for cf in cfs {
             let handle = self.cf(cf)?;
-            let mut it = self.db.raw_iterator_cf(handle);
+            let mut it = self.db.raw_iterator_cf_opt(handle, total_order());
             it.seek_to_first();
             while let (Some(k), Some(v)) = (it.key(), it.value()) {
                 if let Some(LsmValue::Blob(idx)) = format::decode_lsm(v)
@@ -335,7 +340,7 @@ impl Inner {
             files.insert(f.number, usage);
         }
         for cf in &self.cfs {
-            let mut it = self.db.raw_iterator_cf(self.cf(cf)?);
+            let mut it = self.db.raw_iterator_cf_opt(self.cf(cf)?, total_order());
             it.seek_to_first();
             while let Some(v) = it.value() {
                 if let Some(LsmValue::Blob(idx)) = format::decode_lsm(v)
@@ -531,6 +536,14 @@ impl Inner {
     }
 }
 
+/// Read options for scans that must see every key whatever the prefix extractor: without
+/// total-order seek, RocksDB promises correct results across prefixes only in prefix mode.
+fn total_order() -> rust_rocksdb::rocksdb::ReadOptions {
+    let mut r = rust_rocksdb::rocksdb::ReadOptions::default();
+    r.set_total_order_seek(true);
+    r
+}
+
 /// What a batch does to blob records, worked out under the write lock as the batch is built:
 /// the records its puts make live, and the records of the values it replaces (puts, deletes,
 /// ranges), which become garbage once it commits. Keys written twice in one batch are
@@ -586,6 +599,7 @@ impl<'a> Replaced<'a> {
         let mut ro = rust_rocksdb::rocksdb::ReadOptions::default();
         ro.set_iterate_lower_bound(start.to_vec());
         ro.set_iterate_upper_bound(end.to_vec());
+        ro.set_total_order_seek(true);
         let mut it = self.inner.db.raw_iterator_cf_opt(self.inner.cf(cf)?, ro);
         it.seek_to_first();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
@@ -644,6 +658,15 @@ impl TitanDb {
     ) -> Result<TitanDb> {
         topts.check()?;
         let (mut opts, _) = rust_rocksdb::open_options(profile);
+        // Before anything touches the disk: a bad length must not leave a blob directory.
+        if let Some(n) = topts.prefix_len {
+            if n == 0 {
+                return Err(Error::Rocks(Status::invalid(
+                    "TitanOptions::prefix_len must be at least 1".into(),
+                )));
+            }
+            opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(n));
+        }
         opts.create_if_missing(create_if_missing);
         opts.create_missing_column_families(true);
         if path.exists() && !path.is_dir() {

@@ -214,6 +214,34 @@ fn only_rust_rocksdb_depends_on_rocksdb() {
     );
 }
 
+/// One engine never links another: what two engines share lives in a library (such as
+/// `rocks-engine-common`). Dev-dependencies are fine: differential tests compare an engine
+/// with `engine_rocks`.
+#[test]
+fn no_engine_depends_on_another_engine() {
+    let meta = metadata();
+    let packages = meta["packages"].as_array().unwrap();
+    let engines: Vec<&str> = packages
+        .iter()
+        .filter(|p| !p["metadata"]["workbench"].is_null())
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(engines.contains(&"engine_rocks"), "{engines:?}");
+    for pkg in packages {
+        let name = pkg["name"].as_str().unwrap();
+        if !engines.contains(&name) {
+            continue;
+        }
+        for dep in pkg["dependencies"].as_array().unwrap() {
+            let dep_name = dep["name"].as_str().unwrap();
+            assert!(
+                dep["kind"] == "dev" || dep_name == name || !engines.contains(&dep_name),
+                "engine {name} depends on engine {dep_name}: move what both need into a shared library crate (as rocks-engine-common does)"
+            );
+        }
+    }
+}
+
 /// actionlint cannot be installed on every machine (its PyPI package downloads a binary from
 /// GitHub at install time), so this checks the structure it would check first: the YAML
 /// parses, every job runs somewhere and has steps, and every `needs` names a job.

@@ -15,8 +15,6 @@
 //! build policy lives in `rust-rocksdb/`. This crate never depends on `rocksdb` directly.
 #![deny(missing_docs)]
 
-mod error;
-mod iterator;
 mod undo;
 
 use std::path::{Path, PathBuf};
@@ -35,8 +33,9 @@ use rust_rocksdb::rocksdb::{
 };
 use rust_rocksdb::{OptionsProfile, RocksStats};
 
-pub use error::map_status;
-pub use iterator::{Plain, ResolveValue, RocksIterator};
+// Shared with engine_titan through rocks_engine_common; re-exported so this crate's users
+// keep their paths.
+pub use rocks_engine_common::{Plain, ResolveValue, RocksIterator, iter_read_opts, map_status};
 
 /// RocksDB as a [`KvEngine`].
 pub struct RocksEngine {
@@ -349,34 +348,6 @@ fn write_opts(opts: &WriteOptions) -> Result<rocksdb::WriteOptions> {
     w.set_sync(opts.sync);
     w.disable_wal(opts.disable_wal);
     Ok(w)
-}
-
-/// Read options for an iterator: bounds, prefix mode, and total-order seek when a prefix
-/// extractor is configured but prefix mode is off (otherwise RocksDB may skip keys).
-/// `InvalidArgument` for reversed bounds or prefix mode without a prefix length.
-pub fn iter_read_opts(
-    opts: &IterOptions,
-    prefix_len: Option<usize>,
-) -> Result<rocksdb::ReadOptions> {
-    opts.check()?;
-    if opts.prefix_same_as_start && prefix_len.is_none() {
-        return Err(Error::invalid(
-            "prefix_same_as_start needs an engine opened with prefix_len",
-        ));
-    }
-    let mut r = read_opts(opts.fill_cache);
-    if let Some(l) = &opts.lower_bound {
-        r.set_iterate_lower_bound(l.clone());
-    }
-    if let Some(u) = &opts.upper_bound {
-        r.set_iterate_upper_bound(u.clone());
-    }
-    if opts.prefix_same_as_start {
-        r.set_prefix_same_as_start(true);
-    } else if prefix_len.is_some() {
-        r.set_total_order_seek(true);
-    }
-    Ok(r)
 }
 
 impl Readable for RocksEngine {

@@ -11,19 +11,20 @@
 //! The separation itself (that is `titan/`), or RocksDB tuning (options profiles, as for
 //! `rocks`). Capabilities declared: persistence, checkpoint (RocksDB's plus linked blob
 //! files), bulk ingest (a blob file, then an SST of indexes), manual compaction, statistics
-//! (with Titan's GC counters). Prefix seek is not offered yet: its cases show as ignored.
+//! (with Titan's GC counters) and prefix seek (RocksDB's fixed prefix extractor, as in
+//! `rocks`: `EngineConfig::prefix_len` becomes `TitanOptions::prefix_len`).
 #![deny(missing_docs)]
 
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
-use engine_rocks::{ResolveValue, RocksIterator};
 use engine_traits::{
     BatchOp, BulkIngest, Capabilities, Checkpoint, EngineConfig, EngineStats, Error, IterOptions,
     KvEngine, ManualCompaction, OpBatch, ReadOptions, Readable, Result, Statistics, WriteBatch,
     WriteOptions,
 };
+use rocks_engine_common::{ResolveValue, RocksIterator, iter_read_opts};
 use rust_rocksdb::rocksdb::{DB, Options};
 use rust_rocksdb::{OptionsProfile, RocksStats, TitanProfile};
 use titan::{Pin, TitanDb, TitanOptions, TitanSnapshot, WriteOp};
@@ -32,7 +33,7 @@ use titan::{Pin, TitanDb, TitanOptions, TitanSnapshot, WriteOp};
 /// stand for the I/O error the failpoint simulates.
 pub fn map_error(e: titan::Error, path: &Path) -> Error {
     match e {
-        titan::Error::Rocks(s) => engine_rocks::map_status(s, Some(path)),
+        titan::Error::Rocks(s) => rocks_engine_common::map_status(s, Some(path)),
         titan::Error::Corruption {
             message,
             file,
@@ -79,16 +80,26 @@ fn with_profile(mut topts: TitanOptions, p: Option<&TitanProfile>) -> TitanOptio
 pub struct TitanEngine {
     db: TitanDb,
     cfs: Arc<[String]>,
+    /// The prefix extractor's length, for iterator read options.
+    prefix_len: Option<usize>,
 }
 
 impl TitanEngine {
     /// Opens with explicit separation options (the trait's `open` uses the defaults).
-    pub fn open_with(config: &EngineConfig, topts: TitanOptions) -> Result<Self> {
-        if config.prefix_len.is_some() {
-            return Err(Error::not_supported(
-                "prefix_seek (engine titan does not offer a prefix extractor yet)",
-            ));
+    /// `config.prefix_len`, when set, becomes `topts.prefix_len`; both set to different
+    /// lengths is `InvalidArgument`.
+    pub fn open_with(config: &EngineConfig, mut topts: TitanOptions) -> Result<Self> {
+        if let Some(n) = config.prefix_len {
+            match topts.prefix_len {
+                Some(t) if t != n => {
+                    return Err(Error::invalid(format!(
+                        "prefix_len {n} in the engine config and {t} in TitanOptions disagree"
+                    )));
+                }
+                _ => topts.prefix_len = Some(n),
+            }
         }
+        let prefix_len = topts.prefix_len;
         let cfs: Arc<[String]> = config.cf_list()?.into();
         let name = config.profile.as_deref().unwrap_or("default");
         let profile =
@@ -110,7 +121,11 @@ impl TitanEngine {
             config.create_if_missing,
         )
         .map_err(|e| map_error(e, &config.path))?;
-        Ok(TitanEngine { db, cfs })
+        Ok(TitanEngine {
+            db,
+            cfs,
+            prefix_len,
+        })
     }
 
     /// The Titan database underneath (GC, blob statistics).
@@ -131,14 +146,6 @@ impl TitanEngine {
     }
 }
 
-/// Titan's iterators are RocksDB's; prefix seek is not offered yet.
-fn iter_read_opts(opts: &IterOptions) -> Result<rust_rocksdb::rocksdb::ReadOptions> {
-    if opts.prefix_same_as_start {
-        return Err(Error::not_supported("prefix_seek"));
-    }
-    engine_rocks::iter_read_opts(opts, None)
-}
-
 impl Readable for TitanEngine {
     type Iterator<'a> = TitanIterator<'a>;
 
@@ -151,7 +158,7 @@ impl Readable for TitanEngine {
 
     fn iterator_opt(&self, cf: &str, opts: IterOptions) -> Result<TitanIterator<'_>> {
         self.check_cf(cf)?;
-        let r = iter_read_opts(&opts)?;
+        let r = iter_read_opts(&opts, self.prefix_len)?;
         // Pin first: the iterator's implicit snapshot is taken after, so every blob file it
         // can reach stays.
         let pin = self.db.pin();
@@ -168,7 +175,7 @@ impl Readable for TitanEngine {
         };
         Ok(RocksIterator::with_resolver(
             it,
-            false,
+            opts.prefix_same_as_start,
             self.db.path().to_path_buf(),
             values,
         ))
@@ -194,7 +201,7 @@ impl Readable for TitanEngineSnapshot<'_> {
 
     fn iterator_opt(&self, cf: &str, opts: IterOptions) -> Result<TitanIterator<'_>> {
         self.engine.check_cf(cf)?;
-        let r = iter_read_opts(&opts)?;
+        let r = iter_read_opts(&opts, self.engine.prefix_len)?;
         let it = self
             .snap
             .raw_iterator(cf, r)
@@ -207,7 +214,7 @@ impl Readable for TitanEngineSnapshot<'_> {
         };
         Ok(RocksIterator::with_resolver(
             it,
-            false,
+            opts.prefix_same_as_start,
             self.engine.db.path().to_path_buf(),
             values,
         ))
@@ -244,6 +251,7 @@ impl KvEngine for TitanEngine {
         bulk_ingest: true,
         manual_compaction: true,
         statistics: true,
+        prefix_seek: true,
         ..Capabilities::NONE
     };
 

@@ -37,11 +37,9 @@ pub struct RocksIterator<'a, R: ResolveValue = Plain> {
 }
 
 impl<'a> RocksIterator<'a, Plain> {
-    pub(crate) fn new(
-        it: DBRawIteratorWithThreadMode<'a, DB>,
-        prefix_mode: bool,
-        path: PathBuf,
-    ) -> Self {
+    /// An iterator over values stored as they are; `prefix_mode` is the `IterOptions`'
+    /// `prefix_same_as_start`, `path` names the engine in errors.
+    pub fn new(it: DBRawIteratorWithThreadMode<'a, DB>, prefix_mode: bool, path: PathBuf) -> Self {
         Self::with_resolver(it, prefix_mode, path, Plain)
     }
 }
