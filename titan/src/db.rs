@@ -378,6 +378,25 @@ impl Inner {
         total > 0 && total as f64 > self.topts.target_space_amp * live as f64
     }
 
+    /// Makes every write so far durable, before GC lets a victim go: the commit that moved its
+    /// live records, and the writes that made the rest garbage. Else a power cut could take
+    /// an unsynced overwrite (the key then reads its older value, in the victim) or the commit
+    /// itself, after the file is gone. The active file's records first, since recovery stops
+    /// WAL replay at the first batch whose record is lost (`crate::wal`), which would drop
+    /// every later batch, this commit included; then the WAL, or with writes that bypassed
+    /// it, a flush. Takes neither the write lock nor the append lock.
+    fn make_durable(&self) -> Result<()> {
+        self.blobs.sync_active_unlocked()?;
+        if self.unlogged_writes.load(Ordering::Relaxed) {
+            for cf in &self.cfs {
+                self.db.flush_cf(self.cf(cf)?)?;
+            }
+        } else {
+            self.db.flush_wal(true)?;
+        }
+        Ok(())
+    }
+
     /// The next file this pass should collect, from the counters alone (no file is read):
     /// with `force`, the one with the most garbage; otherwise, first any file with nothing
     /// live, then, while space amplification is over the target, the one with the most
@@ -509,16 +528,14 @@ impl Inner {
                 }
             }
             if batch.count() > 0 {
-                // A synced batch makes every earlier WAL entry durable with it: the records
-                // those point at must be first, or a power cut keeps this commit's
-                // predecessors without their records, recovery stops replay before this
-                // commit, and the keys point into a file GC has deleted.
-                self.blobs.sync_active_if_unsynced()?;
-                batch.write(&self.db, true, false)?;
+                // Unsynced: the fsyncs come after the lock is released (`make_durable`), so
+                // writers do not wait on them.
+                batch.write(&self.db, false, false)?;
             }
             self.usage.commit(&now_live, &now_garbage);
             self.db.latest_sequence_number()
         };
+        self.make_durable()?;
         self.usage.set_obsolete(victim);
         self.obsolete
             .lock()

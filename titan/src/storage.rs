@@ -580,6 +580,20 @@ impl BlobStorage {
         }
     }
 
+    /// [`Self::sync_for_flush`] for callers that can report a failure (GC making a commit
+    /// durable): takes neither the write lock nor the append lock.
+    pub fn sync_active_unlocked(&self) -> Result<()> {
+        let shared = self
+            .active_sync
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match shared {
+            Some(f) => self.sync_shared(&f),
+            None => Ok(()),
+        }
+    }
+
     /// Records that the records appended so far may not be durable although a flush needed
     /// them to be: the next write with large values syncs them.
     pub fn note_flush_sync_failure(&self) {
