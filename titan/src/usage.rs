@@ -115,6 +115,13 @@ impl Usage {
         }
     }
 
+    /// GC could not release `file` after all: it counts again.
+    pub(crate) fn clear_obsolete(&self, file: u64) {
+        if let Some(f) = self.lock().get_mut(&file) {
+            f.obsolete = false;
+        }
+    }
+
     /// `file` was deleted.
     pub(crate) fn remove(&self, file: u64) {
         self.lock().remove(&file);

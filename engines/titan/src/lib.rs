@@ -421,6 +421,7 @@ impl Statistics for TitanEngine {
             ("gc_files_rewritten", c.gc_files_rewritten.load(Relaxed)),
             ("gc_files_deleted", c.gc_files_deleted.load(Relaxed)),
             ("gc_passes", c.gc_passes.load(Relaxed)),
+            ("write_stall_micros", c.write_stall_micros.load(Relaxed)),
             ("blob_file_reads", self.db.blob_reads()),
         ])
     }
