@@ -174,11 +174,7 @@ fn only_rust_rocksdb_depends_on_rocksdb() {
     // engine (a package with [package.metadata.workbench]) and no RocksDB, not even through
     // one of those libraries.
     let packages = meta["packages"].as_array().unwrap();
-    let engines: Vec<&str> = packages
-        .iter()
-        .filter(|p| !p["metadata"]["workbench"].is_null())
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let engines = engine_packages(packages);
     let deps_of = |name: &str| -> Vec<String> {
         packages
             .iter()
@@ -214,6 +210,15 @@ fn only_rust_rocksdb_depends_on_rocksdb() {
     );
 }
 
+/// The names of the packages that are engines (they carry `[package.metadata.workbench]`).
+fn engine_packages(packages: &[serde_json::Value]) -> Vec<&str> {
+    packages
+        .iter()
+        .filter(|p| !p["metadata"]["workbench"].is_null())
+        .map(|p| p["name"].as_str().unwrap())
+        .collect()
+}
+
 /// One engine never links another: what two engines share lives in a library (such as
 /// `rocks-engine-common`). Dev-dependencies are fine: differential tests compare an engine
 /// with `engine_rocks`.
@@ -221,11 +226,7 @@ fn only_rust_rocksdb_depends_on_rocksdb() {
 fn no_engine_depends_on_another_engine() {
     let meta = metadata();
     let packages = meta["packages"].as_array().unwrap();
-    let engines: Vec<&str> = packages
-        .iter()
-        .filter(|p| !p["metadata"]["workbench"].is_null())
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let engines = engine_packages(packages);
     assert!(engines.contains(&"engine_rocks"), "{engines:?}");
     for pkg in packages {
         let name = pkg["name"].as_str().unwrap();

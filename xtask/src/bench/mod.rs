@@ -876,6 +876,13 @@ mod tests {
         assert_eq!(show_size(100), "100 B");
     }
 
+    fn file_names(paths: &[PathBuf]) -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
     fn figure(engine: &str, w: Workload, value_size: usize, ops_per_sec: f64) -> Figures {
         Figures {
             engine: engine.into(),
@@ -1022,10 +1029,7 @@ mod tests {
             fs.push(figure("titan", Workload::Overwrite, v, 300.0));
         }
         let paths = chart::write_charts(&results(fs), dir.path()).unwrap();
-        let names: Vec<String> = paths
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names = file_names(&paths);
         assert_eq!(
             names,
             ["throughput-overwrite.svg", "write-amp-overwrite.svg"]
@@ -1079,10 +1083,7 @@ mod tests {
     fn timelines_get_a_chart_per_cell_with_a_line_per_engine() {
         let dir = tempfile::tempdir().unwrap();
         let paths = chart::write_timelines(&timed_results(), dir.path()).unwrap();
-        let names: Vec<String> = paths
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names = file_names(&paths);
         assert_eq!(
             names,
             [
