@@ -191,13 +191,16 @@ struct Inner {
     gc_lock: Mutex<()>,
     /// A GC pass is running (writers over the stall line wait only then).
     gc_running: AtomicBool,
+    /// The last background pass was over the target and found nothing to collect.
+    gc_found_nothing: AtomicBool,
     /// Bumped whenever GC releases victims or ends a pass, for writers that wait on it.
     gc_progress: (Mutex<u64>, Condvar),
     /// Blob record bytes appended by writes since the last GC pass began.
     appended_since_gc: AtomicU64,
-    /// A write with the WAL disabled happened: closing flushes memtables before it
-    /// persists the counters, so they describe a durable LSM.
-    unlogged_writes: AtomicBool,
+    /// Writes with the WAL disabled so far, and how many of them a flush has made durable:
+    /// GC's `make_durable` and the close flush memtables only when the first is ahead.
+    unlogged_writes: AtomicU64,
+    unlogged_flushed: AtomicU64,
     cfs: Vec<String>,
     path: PathBuf,
     stop: AtomicBool,
@@ -393,10 +396,18 @@ impl Inner {
     /// it, a flush. Takes neither the write lock nor the append lock.
     fn make_durable(&self) -> Result<()> {
         self.blobs.sync_active_unlocked()?;
-        if self.unlogged_writes.load(Ordering::Relaxed) {
+        self.flush_wal_or_memtables()
+    }
+
+    /// Makes the LSM durable: the WAL synced, or, when writes skipped the WAL since the last
+    /// such flush, every memtable flushed.
+    fn flush_wal_or_memtables(&self) -> Result<()> {
+        let unlogged = self.unlogged_writes.load(Ordering::Acquire);
+        if unlogged > self.unlogged_flushed.load(Ordering::Acquire) {
             for cf in &self.cfs {
                 self.db.flush_cf(self.cf(cf)?)?;
             }
+            self.unlogged_flushed.fetch_max(unlogged, Ordering::AcqRel);
         } else {
             self.db.flush_wal(true)?;
         }
@@ -408,8 +419,12 @@ impl Inner {
     /// live, then, while space amplification is over the target, the one with the most
     /// garbage (greedy), if at least `gc_min_garbage_ratio` of it is garbage.
     fn pick_victim(&self, force: bool, skip: &std::collections::BTreeSet<u64>) -> Option<u64> {
-        let active = self.blobs.active_number();
+        // The counters first, then the active file: a file that became active in between is
+        // then either not in the snapshot or seen as active (read the other way round, a
+        // rotation in between made the new active file look like a sealed one with nothing
+        // live, the review found).
         let files = self.usage.snapshot();
+        let active = self.blobs.active_number();
         let pending: Vec<u64> = self
             .obsolete
             .lock()
@@ -435,22 +450,31 @@ impl Inner {
         if !self.over_target() {
             return None;
         }
-        most_garbage(&mut all.into_iter())
-            .filter(|(_, f)| {
-                f.garbage() as f64 >= self.topts.gc_min_garbage_ratio * f.total.max(1) as f64
-            })
-            .map(|(n, _)| n)
+        // Filter, then pick: one large file under the ratio must not hide the others.
+        let min = self.topts.gc_min_garbage_ratio;
+        most_garbage(
+            &mut all
+                .into_iter()
+                .filter(|(_, f)| f.garbage() as f64 >= min * f.total.max(1) as f64),
+        )
+        .map(|(n, _)| n)
     }
 
     fn gc(&self, force: bool) -> Result<GcReport> {
         let _one_pass = self.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
+        /// Clears `gc_running` and wakes waiting writers however the pass ends (a panic too).
+        struct Running<'a>(&'a Inner);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.gc_running.store(false, Ordering::Release);
+                let (lock, cv) = &self.0.gc_progress;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                cv.notify_all();
+            }
+        }
         self.gc_running.store(true, Ordering::Release);
-        let report = self.gc_pass(force);
-        self.gc_running.store(false, Ordering::Release);
-        let (lock, cv) = &self.gc_progress;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        cv.notify_all();
-        report
+        let _running = Running(self);
+        self.gc_pass(force)
     }
 
     fn gc_pass(&self, force: bool) -> Result<GcReport> {
@@ -465,6 +489,7 @@ impl Inner {
         // Victims collected but not yet released: one `make_durable` (two fsyncs) covers
         // several of them.
         let mut undurable = Vec::new();
+        let mut first_error = None;
         let mut collect = || -> Result<()> {
             loop {
                 let skip: std::collections::BTreeSet<u64> = done
@@ -473,10 +498,20 @@ impl Inner {
                     .chain(out.as_ref().map(|o| o.number))
                     .collect();
                 let Some(victim) = self.pick_victim(force, &skip) else {
+                    let stuck = !force && done.is_empty() && self.over_target();
+                    self.gc_found_nothing.store(stuck, Ordering::Relaxed);
                     return Ok(());
                 };
                 done.insert(victim);
-                undurable.push(self.collect(victim, &mut out, &mut report)?);
+                match self.collect(victim, &mut out, &mut report) {
+                    Ok(released) => undurable.push(released),
+                    // One bad file (damaged, a failed read) must not stop GC for good: the
+                    // pass goes on with the next victim and reports the first error.
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        continue;
+                    }
+                }
                 if undurable.len() >= RELEASE_EVERY {
                     self.release(&mut undurable)?;
                     self.purge_obsolete(&mut report)?;
@@ -491,7 +526,10 @@ impl Inner {
         sealed?;
         released?;
         self.purge_obsolete(&mut report)?;
-        Ok(report)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
     /// Makes the commits of `victims` durable (`make_durable`), then lets the files go: each is
@@ -527,7 +565,12 @@ impl Inner {
             let (total, live) = self.usage.totals();
             live > 0 && total as f64 > stall * live as f64
         };
-        if self.topts.gc_interval.is_none() || !over() {
+        // The last pass was over the target and found no victim (the garbage is in the
+        // active file, or readers hold it): waiting would not help.
+        if self.topts.gc_interval.is_none()
+            || self.gc_found_nothing.load(Ordering::Relaxed)
+            || !over()
+        {
             return;
         }
         self.request_gc();
@@ -579,7 +622,9 @@ impl Inner {
                 self.blobs.seal(out.take().expect("checked"))?;
             }
             if out.is_none() {
-                *out = Some(self.blobs.create_file()?);
+                let file = self.blobs.create_file()?;
+                self.usage.created(file.number);
+                *out = Some(file);
             }
             let o = out.as_mut().expect("set above");
             let new = self
@@ -657,6 +702,9 @@ struct Replaced<'a> {
     /// Some key's current value is a blob index: only then is the LSM asked.
     look_up: bool,
     batch_effect: HashMap<(&'a str, Vec<u8>), Option<BlobIndex>>,
+    /// Ranges this batch deleted so far: a key in one, and not written since, replaces
+    /// nothing (kept as ranges, not as every key they cover).
+    deleted: Vec<(&'a str, Vec<u8>, Vec<u8>)>,
     single: bool,
     made_live: Vec<BlobIndex>,
     made_garbage: Vec<BlobIndex>,
@@ -668,15 +716,23 @@ impl<'a> Replaced<'a> {
             inner,
             look_up: inner.usage.any_live(),
             batch_effect: HashMap::new(),
+            deleted: Vec::new(),
             single: ops == 1,
             made_live: Vec::new(),
             made_garbage: Vec::new(),
         }
     }
 
+    fn in_deleted(&self, cf: &str, key: &[u8]) -> bool {
+        self.deleted
+            .iter()
+            .any(|(c, s, e)| *c == cf && key >= s.as_slice() && key < e.as_slice())
+    }
+
     fn set(&mut self, cf: &'a str, key: &[u8], new: Option<BlobIndex>) -> Result<()> {
         let old = match self.batch_effect.get(&(cf, key.to_vec())) {
             Some(old) => *old,
+            None if self.in_deleted(cf, key) => None,
             None if self.look_up => self.inner.current_index(cf, key)?,
             None => None,
         };
@@ -688,6 +744,9 @@ impl<'a> Replaced<'a> {
         Ok(())
     }
 
+    /// Every blob index in `[start, end)` becomes garbage: the batch's own writes there, and
+    /// the LSM's keys not already replaced earlier in the batch. The scan costs the range's
+    /// size (under the write lock, as RocksDB's own range tombstone does not).
     fn delete_range(&mut self, cf: &'a str, start: &[u8], end: &[u8]) -> Result<()> {
         if start >= end {
             return Ok(());
@@ -697,27 +756,27 @@ impl<'a> Replaced<'a> {
                 self.made_garbage.extend(v.take());
             }
         }
-        if !self.look_up {
-            return Ok(());
-        }
-        let mut ro = rust_rocksdb::rocksdb::ReadOptions::default();
-        ro.set_iterate_lower_bound(start.to_vec());
-        ro.set_iterate_upper_bound(end.to_vec());
-        ro.set_total_order_seek(true);
-        let mut it = self.inner.db.raw_iterator_cf_opt(self.inner.cf(cf)?, ro);
-        it.seek_to_first();
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let key = (cf, k.to_vec());
-            if !self.batch_effect.contains_key(&key) {
-                if let Some(LsmValue::Blob(idx)) = format::decode_lsm(v) {
+        if self.look_up {
+            let mut ro = rust_rocksdb::rocksdb::ReadOptions::default();
+            ro.set_iterate_lower_bound(start.to_vec());
+            ro.set_iterate_upper_bound(end.to_vec());
+            ro.set_total_order_seek(true);
+            let mut it = self.inner.db.raw_iterator_cf_opt(self.inner.cf(cf)?, ro);
+            it.seek_to_first();
+            while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                if let Some(LsmValue::Blob(idx)) = format::decode_lsm(v)
+                    && !self.batch_effect.contains_key(&(cf, k.to_vec()))
+                    && !self.in_deleted(cf, k)
+                {
                     self.made_garbage.push(idx);
                 }
-                // Later operations of this batch on this key replace nothing.
-                self.batch_effect.insert(key, None);
+                it.next();
             }
-            it.next();
+            it.status()?;
         }
-        it.status()?;
+        if !self.single {
+            self.deleted.push((cf, start.to_vec(), end.to_vec()));
+        }
         Ok(())
     }
 }
@@ -790,6 +849,14 @@ impl TitanDb {
                 path.display()
             ))));
         }
+        // An ingest's SST left by a crash before RocksDB took it in: nothing points at it.
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("titan-ingest-") && name.ends_with(".sst") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         // The blob files first: recovery truncates the files the previous process was
         // appending to, and RocksDB's replay of the WAL must know where they now end.
         let (blobs, truncated) = BlobStorage::open_recording(
@@ -835,9 +902,11 @@ impl TitanDb {
             usage_source: UsageSource::Persisted,
             gc_lock: Mutex::new(()),
             gc_running: AtomicBool::new(false),
+            gc_found_nothing: AtomicBool::new(false),
             gc_progress: (Mutex::new(0), Condvar::new()),
             appended_since_gc: AtomicU64::new(0),
-            unlogged_writes: AtomicBool::new(false),
+            unlogged_writes: AtomicU64::new(0),
+            unlogged_flushed: AtomicU64::new(0),
             cfs: cfs.to_vec(),
             path: path.to_path_buf(),
             stop: AtomicBool::new(false),
@@ -957,17 +1026,19 @@ impl TitanDb {
             let retry = inner.blobs.take_flush_sync_failure();
             let sync_blobs = sync || retry;
             let skip_sync = sync_blobs && crate::fail_point_hit("titan::blob::skip_fsync");
-            let idx = inner
-                .blobs
-                .append(&big, sync_blobs && !skip_sync)
-                .inspect_err(|_| {
-                    if retry {
-                        // Not synced after all: the next write tries again.
-                        inner.blobs.note_flush_sync_failure();
-                    }
-                })?;
+            let not_synced = |e| {
+                if retry {
+                    // Not synced after all: the next write tries again.
+                    inner.blobs.note_flush_sync_failure();
+                }
+                e
+            };
+            let idx = inner.blobs.append(&big, false).map_err(not_synced)?;
             // In the file now: garbage unless the LSM write below commits.
             inner.usage.appended(&idx);
+            if sync_blobs && !skip_sync {
+                inner.blobs.sync_active().map_err(not_synced)?;
+            }
             if sync_blobs && !skip_sync {
                 crate::fail_point("titan::blob::fsync")?;
             }
@@ -1016,7 +1087,7 @@ impl TitanDb {
             .usage
             .commit(&replaced.made_live, &replaced.made_garbage);
         if disable_wal {
-            inner.unlogged_writes.store(true, Ordering::Relaxed);
+            inner.unlogged_writes.fetch_add(1, Ordering::AcqRel);
         }
         inner
             .counters
@@ -1200,15 +1271,7 @@ impl Drop for TitanDb {
         // writes that bypassed it flushed. If any step fails, no file is written and the next
         // open recounts.
         let inner = &self.inner;
-        let durable = if inner.unlogged_writes.load(Ordering::Relaxed) {
-            inner.cfs.iter().try_for_each(|cf| {
-                inner.db.flush_cf(inner.cf(cf)?)?;
-                Ok::<(), Error>(())
-            })
-        } else {
-            inner.db.flush_wal(true).map_err(Error::from)
-        };
-        if durable.is_ok() {
+        if inner.flush_wal_or_memtables().is_ok() {
             let _ = inner.usage.persist(inner.blobs.dir());
         }
     }
@@ -1224,13 +1287,30 @@ impl TitanDb {
     /// sealed (the active one is sealed first, and no GC output is half written), so the
     /// files linked are complete and will never change.
     pub fn checkpoint(&self, dir: &Path) -> Result<()> {
-        let inner = &*self.inner;
         if dir.exists() {
             return Err(Error::Rocks(Status::invalid(format!(
                 "checkpoint directory {} already exists",
                 dir.display()
             ))));
         }
+        // Built beside `dir` and renamed into place: a crash halfway leaves no directory that
+        // opens with blob files missing (a leftover `.partial` is removed by the next call).
+        let mut partial = dir.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial).map_err(|e| Error::io(e, &partial))?;
+        }
+        self.checkpoint_into(&partial)?;
+        std::fs::rename(&partial, dir).map_err(|e| Error::io(e, dir))?;
+        match dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => crate::storage::sync_dir(parent),
+            _ => Ok(()),
+        }
+    }
+
+    fn checkpoint_into(&self, dir: &Path) -> Result<()> {
+        let inner = &*self.inner;
         let _gc = inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let files = {
             let _w = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -1272,6 +1352,9 @@ impl TitanDb {
             return Ok(());
         }
         let handle = inner.cf(cf)?;
+        // GC waits: until the ingest lands, its new files hold nothing live by the counters,
+        // and GC would drop them (the review found that race).
+        let _gc = inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _w = inner.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let min = inner.topts.min_blob_size;
         let records: Vec<Vec<u8>> = entries
@@ -1279,18 +1362,30 @@ impl TitanDb {
             .filter(|(_, v)| v.len() >= min)
             .map(|(k, v)| format::encode_record(cf, k, v))
             .collect();
-        let mut indexes = Vec::new();
-        if !records.is_empty() {
+        // New files of at most `blob_file_size` each (so GC can pick among them later),
+        // every one sealed and fsynced before the SST that points into them is ingested.
+        let mut indexes = Vec::with_capacity(records.len());
+        let mut rest = &records[..];
+        while !rest.is_empty() {
+            let mut take = 0;
+            let mut bytes = 0u64;
+            while take < rest.len() && (take == 0 || bytes < inner.topts.blob_file_size) {
+                bytes += rest[take].len() as u64;
+                take += 1;
+            }
             let mut file = inner.blobs.create_file()?;
-            let appended = inner.blobs.append_to(&mut file, &records);
+            inner.usage.created(file.number);
+            let appended = inner.blobs.append_to(&mut file, &rest[..take]);
             let sealed = inner.blobs.seal(file);
-            indexes = appended?;
+            let appended = appended?;
+            inner.usage.appended(&appended);
             sealed?;
-            inner.usage.appended(&indexes);
-            inner.counters.blob_bytes_written.fetch_add(
-                records.iter().map(|r| r.len() as u64).sum(),
-                Ordering::Relaxed,
-            );
+            indexes.extend(appended);
+            inner
+                .counters
+                .blob_bytes_written
+                .fetch_add(bytes, Ordering::Relaxed);
+            rest = &rest[take..];
         }
         let sst = inner.path.join(format!(
             "titan-ingest-{}-{}.sst",

@@ -625,6 +625,14 @@ impl BlobStorage {
     /// Writes the footer and fsyncs: the file is complete.
     pub fn seal(&self, file: ActiveFile) -> Result<()> {
         let path = self.dir.join(file_name(file.number));
+        if file.offset == u64::MAX {
+            // A failed append could not cut its partial bytes back: the file's end is unknown.
+            return Err(Error::corruption(
+                "cannot seal a blob file whose last append could not be undone",
+                &path,
+                0,
+            ));
+        }
         crate::io_fault("write", &path).map_err(|e| Error::io(e, &path))?;
         (&file.shared.file)
             .write_all(&format::footer(file.records))

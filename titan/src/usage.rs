@@ -79,6 +79,12 @@ impl Usage {
         self.files.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A new, empty file exists: counted from now on, so GC can drop it even if no record
+    /// ever lands in it (a failed first append).
+    pub(crate) fn created(&self, file: u64) {
+        self.lock().entry(file).or_default();
+    }
+
     /// Records were appended to their files (not yet pointed at).
     pub(crate) fn appended(&self, records: &[BlobIndex]) {
         let mut files = self.lock();

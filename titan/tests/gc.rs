@@ -219,7 +219,8 @@ fn counters_persisted_at_close_equal_a_full_recount_after_reopen() {
             let small = value(k, round, 100);
             let (ka, kb) = (key(k), key((k + 1) % 24));
             let (lo, hi) = (key(k.min(20)), key(k.min(20) + 3));
-            let ops: Vec<WriteOp<'_>> = match rng.below(6) {
+            let k0 = key(0);
+            let ops: Vec<WriteOp<'_>> = match rng.below(7) {
                 0 => vec![WriteOp::Put(CF, &ka, &small)],
                 1 => vec![WriteOp::Delete(CF, &ka)],
                 2 => vec![WriteOp::DeleteRange(CF, &lo, &hi)],
@@ -229,6 +230,13 @@ fn counters_persisted_at_close_equal_a_full_recount_after_reopen() {
                     WriteOp::Put(CF, &kb, &big),
                     WriteOp::DeleteRange(CF, &lo, &hi),
                     WriteOp::Put(CF, &ka, &big),
+                ],
+                // Overlapping ranges in one batch: each record is garbage once.
+                5 => vec![
+                    WriteOp::DeleteRange(CF, &lo, &hi),
+                    WriteOp::Put(CF, &ka, &big),
+                    WriteOp::DeleteRange(CF, &k0, &hi),
+                    WriteOp::Delete(CF, &kb),
                 ],
                 _ => vec![WriteOp::Put(CF, &ka, &big)],
             };
@@ -426,4 +434,96 @@ fn an_ingest_puts_large_values_in_a_blob_file_and_counts_what_it_replaces() {
         garbage > 5 * 5000,
         "the five replaced records are garbage: {garbage}"
     );
+}
+
+#[test]
+fn a_large_file_under_the_ratio_does_not_hide_the_files_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // One 150 KB file first (30 records), then ten files of four records.
+    {
+        let db = open(dir.path(), manual(200_000));
+        for i in 0..30 {
+            db.write(
+                &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
+                false,
+                false,
+            )
+            .unwrap();
+        }
+    }
+    let topts = TitanOptions {
+        target_space_amp: 1.3,
+        gc_min_garbage_ratio: 0.2,
+        ..manual(20_000)
+    };
+    let db = open(dir.path(), topts);
+    for i in 100..140 {
+        db.write(
+            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
+            false,
+            false,
+        )
+        .unwrap();
+    }
+    // The big file loses 5 of 30 (the most garbage bytes, ratio 0.17); each small file
+    // loses 2 of 4 (ratio 0.5).
+    for i in (0..5).chain((100..140).filter(|i| i % 4 < 2)) {
+        db.write(&[WriteOp::Delete(CF, &key(i))], false, false)
+            .unwrap();
+    }
+    let big = db.blob_file_stats()[0].clone();
+    assert!(big.garbage_bytes > 20_000, "{big:?}");
+    let report = db.gc(false).unwrap();
+    assert!(!report.files_rewritten.is_empty(), "{report:?}");
+    assert!(
+        !report.files_rewritten.contains(&big.number),
+        "the big file is under the ratio: {report:?}"
+    );
+    assert_counters_equal_recount(&db, "after GC");
+}
+
+#[test]
+fn a_damaged_victim_fails_the_pass_but_not_the_other_victims() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), manual(9000));
+    // Two records a file; the second of each is overwritten.
+    for i in 0..8 {
+        db.write(
+            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
+            false,
+            false,
+        )
+        .unwrap();
+    }
+    for i in (1..8).step_by(2) {
+        db.write(
+            &[WriteOp::Put(CF, &key(i), &value(i, 1, 5000))],
+            false,
+            false,
+        )
+        .unwrap();
+    }
+    let half: Vec<u64> = db.blob_file_stats()[..4].iter().map(|s| s.number).collect();
+    // Damage the live record (k0) of the first file: its value, not its key.
+    let path = db.blob_dir().join(format!("{:06}.blob", half[0]));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[12 + 100] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let err = db.gc(true).unwrap_err();
+    assert!(matches!(err, titan::Error::Corruption { .. }), "{err}");
+    let left: Vec<u64> = db.blob_file_stats().iter().map(|s| s.number).collect();
+    assert!(left.contains(&half[0]), "the damaged file stays: {left:?}");
+    for n in &half[1..] {
+        assert!(
+            !left.contains(n),
+            "file {n} was collected past the damaged one: {left:?}"
+        );
+    }
+    for i in 1..8 {
+        let round = u32::from(i % 2 == 1);
+        assert_eq!(
+            db.get(CF, &key(i), true).unwrap(),
+            Some(value(i, round, 5000))
+        );
+    }
 }

@@ -252,7 +252,6 @@ impl KvEngine for TitanEngine {
         manual_compaction: true,
         statistics: true,
         prefix_seek: true,
-        ..Capabilities::NONE
     };
 
     type Snapshot<'a> = TitanEngineSnapshot<'a>;
