@@ -302,10 +302,9 @@ impl Inner {
                 keep.push((file, seq));
                 continue;
             }
-            let bytes = self.usage.snapshot().get(&file).map_or(0, |f| f.total);
             match self.blobs.delete(file) {
                 Ok(()) => {
-                    self.usage.remove(file);
+                    let bytes = self.usage.remove(file).map_or(0, |f| f.total);
                     self.counters
                         .gc_files_deleted
                         .fetch_add(1, Ordering::Relaxed);
@@ -339,17 +338,29 @@ impl Inner {
         })
     }
 
+    /// Record bytes of every blob file on disk, from its size and footer.
+    fn record_bytes_on_disk(&self) -> Result<BTreeMap<u64, u64>> {
+        self.blobs
+            .files()
+            .iter()
+            .map(|f| Ok((f.number, f.record_bytes()?)))
+            .collect()
+    }
+
     /// Counts every file's live bytes from the LSM (one scan of every column family's
-    /// current values, no blob file read); totals come from the files' sizes.
-    fn recount(&self) -> Result<BTreeMap<u64, FileUsage>> {
-        let mut files = BTreeMap::new();
-        for f in self.blobs.files() {
-            let usage = FileUsage {
-                total: f.record_bytes()?,
-                ..FileUsage::default()
-            };
-            files.insert(f.number, usage);
-        }
+    /// current values, no blob file read); totals are `on_disk`
+    /// ([`Self::record_bytes_on_disk`]).
+    fn recount(&self, on_disk: &BTreeMap<u64, u64>) -> Result<BTreeMap<u64, FileUsage>> {
+        let mut files: BTreeMap<u64, FileUsage> = on_disk
+            .iter()
+            .map(|(&n, &total)| {
+                let usage = FileUsage {
+                    total,
+                    ..FileUsage::default()
+                };
+                (n, usage)
+            })
+            .collect();
         for cf in &self.cfs {
             let mut it = self.db.raw_iterator_cf_opt(self.cf(cf)?, total_order());
             it.seek_to_first();
@@ -467,9 +478,7 @@ impl Inner {
         impl Drop for Running<'_> {
             fn drop(&mut self) {
                 self.0.gc_running.store(false, Ordering::Release);
-                let (lock, cv) = &self.0.gc_progress;
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-                cv.notify_all();
+                self.0.note_gc_progress();
             }
         }
         self.gc_running.store(true, Ordering::Release);
@@ -549,10 +558,15 @@ impl Inner {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .append(victims);
+        self.note_gc_progress();
+        Ok(())
+    }
+
+    /// Wakes the writers `throttle` holds back: GC released victims or ended a pass.
+    fn note_gc_progress(&self) {
         let (lock, cv) = &self.gc_progress;
         *lock.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         cv.notify_all();
-        Ok(())
     }
 
     /// Holds a writer of large values back while GC runs and blob space amplification is
@@ -918,10 +932,7 @@ impl TitanDb {
         }
         inner.blobs.finish_recovery()?;
         // The garbage counters: as the last clean close left them, or recounted from the LSM.
-        let mut on_disk = BTreeMap::new();
-        for f in inner.blobs.files() {
-            on_disk.insert(f.number, f.record_bytes()?);
-        }
+        let on_disk = inner.record_bytes_on_disk()?;
         let persisted = match Usage::take_persisted(inner.blobs.dir(), &on_disk)? {
             Ok(_) if !truncated.is_empty() => Err(
                 "the last process stopped while appending to a blob file (recovered above)".into(),
@@ -930,7 +941,7 @@ impl TitanDb {
         };
         let (files, source) = match persisted {
             Ok(files) => (files, UsageSource::Persisted),
-            Err(why) => (inner.recount()?, UsageSource::Recounted(why)),
+            Err(why) => (inner.recount(&on_disk)?, UsageSource::Recounted(why)),
         };
         inner.usage = Usage::new(files);
         inner.usage_source = source;
@@ -1180,7 +1191,7 @@ impl TitanDb {
             .write_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        self.inner.recount()
+        self.inner.recount(&self.inner.record_bytes_on_disk()?)
     }
 
     /// The accounting's current live and total record bytes of every blob file (obsolete

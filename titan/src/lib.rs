@@ -18,9 +18,12 @@
 //! - [`TitanDb`]: the write path (blob append and fsync, then the LSM batch: a crash in
 //!   between leaves garbage, never a dangling index), reads, snapshots and *pins* (a blob file
 //!   made obsolete by GC is deleted only once no snapshot, iterator or read in flight can
-//!   still reach it), and garbage collection (exact live/garbage accounting by one LSM lookup
-//!   per record; live records rewritten; indexes committed only where the key still points at
-//!   the old record; background and on demand).
+//!   still reach it), greedy garbage collection (victims chosen from [`usage`]'s counters;
+//!   each victim's keys looked up in the LSM, live records rewritten; indexes committed only
+//!   where the key still points at the old record; background and on demand), checkpoint
+//!   and bulk ingest.
+//! - [`usage`]: every blob file's live and total record bytes, kept by the write path,
+//!   persisted at a clean close, recounted from the LSM otherwise.
 //!
 //! # What it is not for
 //! It knows nothing of `engine_traits`: `engines/titan` adapts it. It does not compress blob

@@ -135,42 +135,9 @@ impl BlobFile {
             .len();
         Ok(self.data_end_at(len)? - format::HEADER_LEN)
     }
-
-    /// Every record of the file, in order, values read and checksummed. Stops at the footer.
-    pub fn scan(&self) -> Result<Vec<ScannedRecord>> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        let data = std::fs::read(&self.path).map_err(|e| Error::io(e, &self.path))?;
-        let end = data_end(&data);
-        let mut out = Vec::new();
-        let mut at = format::HEADER_LEN as usize;
-        while at < end {
-            match format::decode_record(&data[at..end]) {
-                Ok((rec, len)) => {
-                    out.push(ScannedRecord {
-                        index: BlobIndex {
-                            file: self.number,
-                            offset: at as u64,
-                            len: len as u32,
-                        },
-                        cf: rec.cf.to_owned(),
-                        key: rec.key.to_vec(),
-                    });
-                    at += len;
-                }
-                Err(_) => {
-                    return Err(Error::corruption(
-                        "bad blob record while scanning",
-                        &self.path,
-                        at as u64,
-                    ));
-                }
-            }
-        }
-        Ok(out)
-    }
 }
 
-/// One record found by [`BlobFile::scan`].
+/// One record found by [`BlobFile::scan_keys`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScannedRecord {
     /// Where it is (what a blob index pointing at it holds).
@@ -862,7 +829,7 @@ mod tests {
         let err = f.read(idx[1], "default", b"b").unwrap_err();
         assert!(matches!(err, Error::Corruption { .. }), "{err}");
         assert_eq!(
-            f.scan().unwrap().len(),
+            f.scan_keys().unwrap().len(),
             1,
             "the torn record is gone and the file sealed"
         );
@@ -880,7 +847,7 @@ mod tests {
             .unwrap();
         assert_ne!(a[0].file, b[0].file);
         assert_eq!(
-            s.file(a[0].file).unwrap().scan().unwrap().len(),
+            s.file(a[0].file).unwrap().scan_keys().unwrap().len(),
             1,
             "the full file was sealed"
         );
@@ -898,7 +865,7 @@ mod recovery_tests {
         std::fs::write(dir.path().join("000007.blob"), b"").unwrap();
         let (s, truncated) = BlobStorage::open_recording(dir.path(), 1 << 20, false).unwrap();
         assert_eq!(truncated, vec![(7, 0)]);
-        assert!(s.file(7).unwrap().scan().unwrap().is_empty());
+        assert!(s.file(7).unwrap().scan_keys().unwrap().is_empty());
     }
 
     #[test]

@@ -128,9 +128,9 @@ impl Usage {
         }
     }
 
-    /// `file` was deleted.
-    pub(crate) fn remove(&self, file: u64) {
-        self.lock().remove(&file);
+    /// `file` was deleted: its counters, if it had any.
+    pub(crate) fn remove(&self, file: u64) -> Option<FileUsage> {
+        self.lock().remove(&file)
     }
 
     /// Total and live record bytes of the files GC may still act on (obsolete ones excluded:

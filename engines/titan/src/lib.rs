@@ -340,14 +340,9 @@ impl KvEngine for TitanEngine {
 }
 
 impl Checkpoint for TitanEngine {
-    /// RocksDB's checkpoint plus hard links of every (sealed) blob file.
+    /// RocksDB's checkpoint plus hard links of every (sealed) blob file. `TitanDb::checkpoint`
+    /// refuses an existing `dir` as InvalidArgument.
     fn checkpoint(&self, dir: &Path) -> Result<()> {
-        if dir.exists() {
-            return Err(Error::invalid(format!(
-                "checkpoint directory {} already exists",
-                dir.display()
-            )));
-        }
         self.db.checkpoint(dir).map_err(|e| map_error(e, dir))
     }
 }
