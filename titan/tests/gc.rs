@@ -41,6 +41,22 @@ fn key(i: u32) -> Vec<u8> {
     format!("key{i:04}").into_bytes()
 }
 
+/// An unsynced put of `value(i, round, len)` at `key(i)`.
+fn put(db: &TitanDb, i: u32, round: u32, len: usize) {
+    db.write(
+        &[WriteOp::Put(CF, &key(i), &value(i, round, len))],
+        false,
+        false,
+    )
+    .unwrap();
+}
+
+/// An unsynced delete of `key(i)`.
+fn delete(db: &TitanDb, i: u32) {
+    db.write(&[WriteOp::Delete(CF, &key(i))], false, false)
+        .unwrap();
+}
+
 /// The accounting's live/total per file that GC may still act on, against a recount of the
 /// same files.
 fn assert_counters_equal_recount(db: &TitanDb, context: &str) {
@@ -69,22 +85,12 @@ fn a_gc_decision_reads_no_blob_file_among_200() {
     // Two 5000-byte records a file: 200 sealed files from 400 keys.
     let db = open(dir.path(), manual(9000));
     for i in 0..401 {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 0, 5000);
     }
     let sealed = db.blob_file_stats().len() - 1;
     assert!(sealed >= 200, "{sealed} sealed blob files");
     // One overwrite: its old record is garbage, far below the target space amplification.
-    db.write(
-        &[WriteOp::Put(CF, &key(7), &value(7, 1, 5000))],
-        false,
-        false,
-    )
-    .unwrap();
+    put(&db, 7, 1, 5000);
     let reads = db.blob_reads();
     let report = db.gc(false).unwrap();
     assert_eq!(
@@ -107,12 +113,7 @@ fn a_gc_decision_reads_no_blob_file_among_200() {
 
     // Its neighbour overwritten too: the file holds nothing live and GC drops it, reading
     // that one file's keys and no value.
-    db.write(
-        &[WriteOp::Put(CF, &key(6), &value(6, 1, 5000))],
-        false,
-        false,
-    )
-    .unwrap();
+    put(&db, 6, 1, 5000);
     let reads = db.blob_reads();
     let report = db.gc(false).unwrap();
     assert_eq!(report.files_dropped_whole, garbage, "{report:?}");
@@ -144,17 +145,11 @@ fn greedy_gc_picks_the_file_with_the_most_garbage_and_meets_the_target() {
     );
     // 10 records a file, 10 files.
     for i in 0..100 {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 0, 5000);
     }
     // File of keys 0..10 loses 8 records, the file of 10..20 loses 3: S = 100/89 < 1.5.
     for i in (0..8).chain(10..13) {
-        db.write(&[WriteOp::Delete(CF, &key(i))], false, false)
-            .unwrap();
+        delete(&db, i);
     }
     assert!(
         db.gc(false).unwrap().files_rewritten.is_empty(),
@@ -163,8 +158,7 @@ fn greedy_gc_picks_the_file_with_the_most_garbage_and_meets_the_target() {
     // Keys 20..60 deleted too: S > 1.5. Those four files hold nothing live and go whole;
     // that brings S under the target again, so the partly live ones stay.
     for i in 20..60 {
-        db.write(&[WriteOp::Delete(CF, &key(i))], false, false)
-            .unwrap();
+        delete(&db, i);
     }
     let (total, live) = db.blob_totals();
     assert!(total as f64 > 1.5 * live as f64, "{total} / {live}");
@@ -289,24 +283,14 @@ fn snapshots_and_iterators_read_their_values_while_background_gc_runs() {
     );
     const KEYS: u32 = 40;
     for i in 0..KEYS {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 0, 6000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 0, 6000);
     }
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| {
             for round in 1..150 {
                 for i in 0..KEYS {
-                    db.write(
-                        &[WriteOp::Put(CF, &key(i), &value(i, round, 6000))],
-                        false,
-                        false,
-                    )
-                    .unwrap();
+                    put(&db, i, round, 6000);
                 }
             }
             done.store(true, Ordering::Release);
@@ -367,12 +351,7 @@ fn a_checkpoint_holds_its_blob_values_after_the_source_collects_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path().join("db").as_path(), manual(20_000));
     for i in 0..20 {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 0, 5000);
     }
     let copy = dir.path().join("copy");
     db.checkpoint(&copy).unwrap();
@@ -381,12 +360,7 @@ fn a_checkpoint_holds_its_blob_values_after_the_source_collects_them() {
         "an existing directory is refused"
     );
     for i in 0..20 {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 1, 5000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 1, 5000);
     }
     let report = db.gc(true).unwrap();
     assert!(!report.files_deleted.is_empty(), "{report:?}");
@@ -404,12 +378,7 @@ fn an_ingest_puts_large_values_in_a_blob_file_and_counts_what_it_replaces() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path(), manual(1 << 20));
     for i in 0..10 {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 0, 5000);
     }
     let entries: Vec<(Vec<u8>, Vec<u8>)> = (5..15)
         .map(|i| (key(i), value(i, 1, if i % 2 == 0 { 6000 } else { 10 })))
@@ -443,12 +412,7 @@ fn a_large_file_under_the_ratio_does_not_hide_the_files_over_it() {
     {
         let db = open(dir.path(), manual(200_000));
         for i in 0..30 {
-            db.write(
-                &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
-                false,
-                false,
-            )
-            .unwrap();
+            put(&db, i, 0, 5000);
         }
     }
     let topts = TitanOptions {
@@ -458,18 +422,12 @@ fn a_large_file_under_the_ratio_does_not_hide_the_files_over_it() {
     };
     let db = open(dir.path(), topts);
     for i in 100..140 {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 0, 5000);
     }
     // The big file loses 5 of 30 (the most garbage bytes, ratio 0.17); each small file
     // loses 2 of 4 (ratio 0.5).
     for i in (0..5).chain((100..140).filter(|i| i % 4 < 2)) {
-        db.write(&[WriteOp::Delete(CF, &key(i))], false, false)
-            .unwrap();
+        delete(&db, i);
     }
     let big = db.blob_file_stats()[0].clone();
     assert!(big.garbage_bytes > 20_000, "{big:?}");
@@ -488,20 +446,10 @@ fn a_damaged_victim_fails_the_pass_but_not_the_other_victims() {
     let db = open(dir.path(), manual(9000));
     // Two records a file; the second of each is overwritten.
     for i in 0..8 {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 0, 5000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 0, 5000);
     }
     for i in (1..8).step_by(2) {
-        db.write(
-            &[WriteOp::Put(CF, &key(i), &value(i, 1, 5000))],
-            false,
-            false,
-        )
-        .unwrap();
+        put(&db, i, 1, 5000);
     }
     let half: Vec<u64> = db.blob_file_stats()[..4].iter().map(|s| s.number).collect();
     // Damage the live record (k0) of the first file: its value, not its key.
